@@ -1,0 +1,149 @@
+"""Hub plumbing shared by every model class: safetensors only, strict loading, atomic writes, model cards."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+from huggingface_hub import ModelCard, ModelCardData, PyTorchModelHubMixin, constants, hf_hub_download
+from safetensors.torch import load_file, save_file
+
+WEIGHTS_NAME = constants.SAFETENSORS_SINGLE_FILE  # "model.safetensors"
+CONFIG_NAME = constants.CONFIG_NAME  # "config.json"
+_SOURCE_TREE_CARDS = Path(__file__).resolve().parent.parent / "model_cards"
+
+
+def read_model_card_template(name: str) -> str:
+    """Return a template from `model_cards/` (the source tree, or the copy installed with the package)."""
+    if (_SOURCE_TREE_CARDS / name).is_file():
+        return (_SOURCE_TREE_CARDS / name).read_text(encoding="utf-8")
+    return resources.files("pix2pix_hub.model_cards").joinpath(name).read_text(encoding="utf-8")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that readers see the old file or the new one, never half of either."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def save_state_dict(state_dict: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:
+    """Save tensors as safetensors atomically (contiguous, detached, on the CPU)."""
+    tensors = {name: tensor.detach().to("cpu").contiguous() for name, tensor in state_dict.items()}
+    fd, tmp = tempfile.mkstemp(dir=Path(path).parent, prefix=f".{Path(path).name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=metadata or {"format": "pt"})
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_state_dict_strict(model: torch.nn.Module, weights_file: str | Path, map_location: str = "cpu") -> None:
+    """Load a safetensors file into `model`, refusing missing, extra or misshapen tensors with a clear message.
+
+    Half-precision files load into float32 parameters (the copy casts), so weights may be stored in float16.
+    """
+    state_dict = load_file(str(weights_file), device=str(map_location))
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(expected))
+    misshapen = [
+        f"{name}: file {tuple(state_dict[name].shape)}, model {tuple(expected[name].shape)}"
+        for name in sorted(set(expected) & set(state_dict))
+        if state_dict[name].shape != expected[name].shape
+    ]
+    problems = []
+    if missing:
+        problems.append(f"missing tensors: {', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''}")
+    if unexpected:
+        problems.append(f"unexpected tensors: {', '.join(unexpected[:8])}{' ...' if len(unexpected) > 8 else ''}")
+    if misshapen:
+        problems.append(f"wrong shapes: {'; '.join(misshapen[:8])}")
+    if problems:
+        raise ValueError(
+            f"{weights_file}: weights do not fit {type(model).__name__} built from its config.json "
+            f"({' | '.join(problems)}). Was the file written for other constructor arguments?"
+        )
+    model.load_state_dict(state_dict, strict=True)
+
+
+class StrictHubMixin(PyTorchModelHubMixin):
+    """`PyTorchModelHubMixin` that saves atomically and loads only safetensors, strictly.
+
+    The upstream mixin loads non-strictly and falls back to pickled `pytorch_model.bin`; a model that silently
+    keeps random weights for a renamed layer is worse than an error, and a pickle is code, not data.
+    """
+
+    def _save_pretrained(self, save_directory: Path) -> None:
+        save_state_dict(self.state_dict(), Path(save_directory) / WEIGHTS_NAME)
+        config = getattr(self, "_hub_mixin_config", None)
+        if config is not None:
+            atomic_write_text(Path(save_directory) / CONFIG_NAME, json.dumps(config, sort_keys=True, indent=2))
+
+    @classmethod
+    def _from_pretrained(
+        cls,
+        *,
+        model_id: str,
+        revision: str | None,
+        cache_dir: str | Path | None,
+        force_download: bool,
+        local_files_only: bool,
+        token: str | bool | None,
+        map_location: str = "cpu",
+        strict: bool = True,
+        **model_kwargs: Any,
+    ):
+        if not strict:
+            raise ValueError(f"{cls.__name__} loads strictly; strict=False is not supported")
+        model = cls(**model_kwargs)
+        if os.path.isdir(model_id):
+            weights_file = Path(model_id) / WEIGHTS_NAME
+            if not weights_file.is_file():
+                raise FileNotFoundError(f"{model_id}: no {WEIGHTS_NAME} in this folder (is it a saved model?)")
+        else:
+            weights_file = hf_hub_download(
+                repo_id=model_id,
+                filename=WEIGHTS_NAME,
+                revision=revision,
+                cache_dir=cache_dir,
+                force_download=force_download,
+                token=token,
+                local_files_only=local_files_only,
+            )
+        load_state_dict_strict(model, weights_file, map_location)
+        model.eval()
+        return model
+
+    def generate_model_card(self, *args, card_data: dict | None = None, **template_kwargs: Any) -> ModelCard:
+        """Render the class's model card template; `card_data` adds YAML metadata (datasets, model-index...)."""
+        info = self._hub_mixin_info
+        metadata = ModelCardData(**{**info.model_card_data.to_dict(), **(card_data or {})})
+        template_kwargs.setdefault("config", getattr(self, "_hub_mixin_config", None))
+        return ModelCard.from_template(
+            card_data=metadata,
+            template_str=info.model_card_template,
+            repo_url=info.repo_url,
+            paper_url=info.paper_url,
+            **template_kwargs,
+        )

@@ -1,0 +1,97 @@
+"""Image I/O for every entry point (pipeline, data, app): decode defensively, normalise modes, convert to tensors.
+
+Every failure is a `ValueError` whose message names the file (or the image) and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# PIL's own decompression-bomb threshold (about 89.5 megapixels) is our limit for any single image.
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
+BACKGROUND = (255, 255, 255)  # transparent pixels are composited onto white
+
+
+def open_image(path: str | Path) -> Image.Image:
+    """Decode an image file completely (first frame if animated, EXIF orientation applied)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.seek(0)
+                image.load()
+                return prepare_image(image, name=str(path))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ValueError(f"{path}: image is too large to decode safely ({error})") from error
+    except UnidentifiedImageError as error:
+        raise ValueError(f"{path}: not an image file PIL can decode") from error
+    except OSError as error:  # truncated data, broken headers
+        raise ValueError(f"{path}: cannot decode image ({error})") from error
+
+
+def prepare_image(image: Image.Image, name: str = "image") -> Image.Image:
+    """Check size, take the first frame and apply EXIF orientation; returns a fully loaded copy."""
+    if not isinstance(image, Image.Image):
+        raise ValueError(f"{name}: expected a PIL.Image.Image, got {type(image).__name__}")
+    width, height = image.size
+    if width < 1 or height < 1:
+        raise ValueError(f"{name}: image has no pixels ({width}x{height})")
+    if width * height > MAX_PIXELS:
+        raise ValueError(
+            f"{name}: image is {width}x{height} ({width * height / 1e6:.1f} megapixels); "
+            f"the limit is {MAX_PIXELS / 1e6:.1f} megapixels"
+        )
+    if getattr(image, "n_frames", 1) > 1:
+        image.seek(0)
+    try:
+        image = ImageOps.exif_transpose(image)  # returns a copy
+    except Exception as error:  # malformed EXIF must not make a good image unusable
+        warnings.warn(f"{name}: ignoring unreadable EXIF orientation ({error})", stacklevel=2)
+        image = image.copy()
+    return image
+
+
+def to_mode(image: Image.Image, channels: int) -> Image.Image:
+    """Convert any PIL mode to RGB (channels=3) or L (channels=1): 16-bit and float scaled, alpha over white."""
+    if channels not in (1, 3):
+        raise ValueError(f"only 1- or 3-channel images are supported, not {channels}")
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        array = np.asarray(image, dtype=np.float64)
+        if image.mode.startswith("I;16"):
+            array = array / 257.0
+        elif array.size and (array.max() > 255 or array.min() < 0):
+            low, high = float(array.min()), float(array.max())
+            array = (array - low) / max(high - low, 1e-12) * 255.0
+        image = Image.fromarray(np.clip(np.rint(array), 0, 255).astype(np.uint8), mode="L")
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, BACKGROUND + (255,))
+        image = Image.alpha_composite(background, rgba)
+    return image.convert("RGB" if channels == 3 else "L")
+
+
+def image_to_tensor(image: Image.Image, channels: int = 3) -> torch.Tensor:
+    """PIL image to a float32 (C, H, W) tensor in [-1, 1]."""
+    array = np.asarray(to_mode(image, channels), dtype=np.float32)
+    if array.ndim == 2:
+        array = array[:, :, None]
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).div_(127.5).sub_(1.0)
+
+
+def tensor_to_image(tensor: torch.Tensor) -> Image.Image:
+    """A (C, H, W) tensor in [-1, 1] to an RGB PIL image (one channel is repeated)."""
+    tensor = tensor.detach().float().cpu().clamp(-1, 1)
+    if tensor.shape[0] == 1:
+        tensor = tensor.expand(3, -1, -1)
+    array = ((tensor.permute(1, 2, 0).numpy() + 1.0) * 127.5).round().astype(np.uint8)
+    return Image.fromarray(array, mode="RGB")

@@ -1,0 +1,91 @@
+"""`Pix2PixPipeline`: images in, images out. The networks know tensors; the pipeline knows images and devices.
+
+Aspect ratio: the generator sees a square `image_size` x `image_size` input (the resolution it was trained at,
+256 for unet_256), so a non-square image is stretched to a square, translated, and the output resized back
+to the input's own width and height. This is what the reference implementation does with `--preprocess resize`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from .images import image_to_tensor, open_image, prepare_image, tensor_to_image
+from .models import Pix2PixGenerator
+
+ImageInput = Image.Image | str | Path
+
+
+class Pix2PixPipeline:
+    """Translate PIL images (any mode, any size) with a `Pix2PixGenerator`."""
+
+    def __init__(
+        self,
+        generator: Pix2PixGenerator,
+        device: str | torch.device | None = None,
+        image_size: int | None = None,
+    ):
+        if not isinstance(generator, Pix2PixGenerator):
+            raise ValueError(f"generator must be a Pix2PixGenerator, got {type(generator).__name__}")
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.generator = generator.to(self.device).prepare_for_inference()
+        self.image_size = image_size or generator.native_size
+        if self.image_size % generator.size_multiple:
+            raise ValueError(f"image_size {self.image_size} must be a multiple of {generator.size_multiple}")
+
+    @classmethod
+    def from_pretrained(
+        cls, repo_or_dir: str | Path, device: str | torch.device | None = None, **hub_kwargs
+    ) -> Pix2PixPipeline:
+        """Load a generator saved with `save_pretrained` (a local folder or a Hub repo id)."""
+        return cls(Pix2PixGenerator.from_pretrained(repo_or_dir, **hub_kwargs), device=device)
+
+    def __call__(
+        self, images: ImageInput | Sequence[ImageInput], seed: int | None = None
+    ) -> Image.Image | list[Image.Image]:
+        """Translate one image (returns an image) or a list (returns a list), each at its own size.
+
+        `seed` fixes the dropout noise of models whose `inference_mode` is "paper"; "eval" models are
+        deterministic anyway.
+        """
+        single = isinstance(images, (Image.Image, str, Path))
+        batch = [images] if single else list(images)
+        if not batch:
+            raise ValueError("no images given")
+        prepared = [self._load(item, index) for index, item in enumerate(batch)]
+        inputs = torch.stack([self.preprocess(image) for image in prepared])
+        outputs = self.forward(inputs, seed=seed)
+        results = [self.postprocess(output, image.size) for output, image in zip(outputs, prepared)]
+        return results[0] if single else results
+
+    @staticmethod
+    def _load(item: ImageInput, index: int) -> Image.Image:
+        if isinstance(item, (str, Path)):
+            return open_image(item)
+        return prepare_image(item, name=f"image {index}")
+
+    def preprocess(self, image: Image.Image) -> torch.Tensor:
+        """Resize to the model's square input and scale to [-1, 1]."""
+        resized = image.resize((self.image_size, self.image_size), Image.Resampling.BICUBIC)
+        return image_to_tensor(resized, self.generator.in_channels)
+
+    def postprocess(self, output: torch.Tensor, size: tuple[int, int]) -> Image.Image:
+        """Map [-1, 1] back to an RGB image at the input's original size."""
+        image = tensor_to_image(output)
+        return image if image.size == size else image.resize(size, Image.Resampling.BICUBIC)
+
+    @torch.inference_mode()
+    def forward(self, inputs: torch.Tensor, seed: int | None = None) -> torch.Tensor:
+        """Run the generator on a (N, C, H, W) batch in [-1, 1]."""
+        inputs = inputs.to(self.device)
+        if self.generator.inference_mode == "paper":
+            # Batch statistics are per image in the paper's setting (batch size 1), so each image runs alone.
+            if seed is None:
+                return torch.cat([self.generator(item[None]) for item in inputs])
+            with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+                torch.manual_seed(seed)
+                return torch.cat([self.generator(item[None]) for item in inputs])
+        return self.generator(inputs)
