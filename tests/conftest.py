@@ -1,0 +1,28 @@
+"""Shared fixtures: a loopback stand-in for the Hugging Face Hub, and an isolated HF cache for every test."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.hub_standin import HubStandin
+
+
+@pytest.fixture(autouse=True)
+def isolated_hf_home(tmp_path_factory, monkeypatch):
+    """Never read or write the user's real HF cache or token from a test."""
+    home = tmp_path_factory.mktemp("hf_home")
+    monkeypatch.setenv("HF_HOME", str(home))
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    return home
+
+
+@pytest.fixture
+def hub_standin(monkeypatch):
+    """A loopback HTTP stand-in for the Hub (this machine cannot reach the real one); HF_ENDPOINT points at it."""
+    server = HubStandin().start()
+    monkeypatch.setenv("HF_ENDPOINT", server.endpoint)
+    monkeypatch.setenv("HF_TOKEN", "hf_standin_token")
+    monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", server.endpoint)
+    yield server
+    server.stop()
