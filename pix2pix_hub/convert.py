@@ -1,7 +1,7 @@
 """Turn a reference-implementation checkpoint (`latest_net_G.pth`) into a Hub folder.
 
-    python -m pix2pix_hub.convert checkpoints/facades_pix2pix/latest_net_G.pth --out pix2pix-facades
-    python -m pix2pix_hub.convert latest_net_G.pth --out maps --arch resnet_9blocks --norm instance
+python -m pix2pix_hub.convert checkpoints/facades_pix2pix/latest_net_G.pth --out pix2pix-facades
+python -m pix2pix_hub.convert latest_net_G.pth --out maps --arch resnet_9blocks --norm instance
 """
 
 from __future__ import annotations

@@ -351,6 +351,11 @@ def _load_reference_file(path: str | Path) -> dict[str, torch.Tensor]:
     return {key.removeprefix("module."): value for key, value in state_dict.items()}
 
 
+def _numeric_order(name: str) -> tuple:
+    layer = name.rpartition(".")[0]
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in layer.split("."))
+
+
 def _group_by_layer(names: list[str]) -> list[tuple[str, list[str]]]:
     """Group tensor names by their owning layer, keeping first-appearance order."""
     groups: dict[str, list[str]] = {}
@@ -360,16 +365,16 @@ def _group_by_layer(names: list[str]) -> list[tuple[str, list[str]]]:
     return list(groups.items())
 
 
-def load_reference_state_dict(
-    model: nn.Module, reference: dict[str, torch.Tensor], source: str = "checkpoint"
-) -> None:
+def load_reference_state_dict(model: nn.Module, reference: dict[str, torch.Tensor], source: str = "checkpoint") -> None:
     """Copy a reference-implementation state dict into `model`.
 
     Both implementations register their layers in forward order, so the i-th layer holding tensors in the
-    reference is the i-th in ours; names differ, kinds and shapes must not.
+    reference is the i-th in ours; names differ, kinds and shapes must not. The reference's layer order is its
+    names in numeric order (`model.model.1.model.3` comes after `model.model.1.model.2`), whatever order the
+    file's keys happen to be in.
     """
     ours = _group_by_layer(list(model.state_dict()))
-    theirs = _group_by_layer(list(reference))
+    theirs = _group_by_layer(sorted(reference, key=_numeric_order))
     if len(ours) != len(theirs):
         raise ValueError(
             f"{source}: has {len(theirs)} layers with weights, {type(model).__name__}"
@@ -377,7 +382,7 @@ def load_reference_state_dict(
         )
     own_state = model.state_dict()
     translated = {}
-    for (our_layer, our_leaves), (their_layer, their_leaves) in zip(ours, theirs):
+    for (our_layer, our_leaves), (their_layer, their_leaves) in zip(ours, theirs, strict=True):
         if sorted(our_leaves) != sorted(their_leaves):
             raise ValueError(
                 f"{source}: layer {their_layer} holds {sorted(their_leaves)} but {our_layer} expects "

@@ -58,7 +58,7 @@ class Pix2PixPipeline:
         prepared = [self._load(item, index) for index, item in enumerate(batch)]
         inputs = torch.stack([self.preprocess(image) for image in prepared])
         outputs = self.forward(inputs, seed=seed)
-        results = [self.postprocess(output, image.size) for output, image in zip(outputs, prepared)]
+        results = [self.postprocess(output, image.size) for output, image in zip(outputs, prepared, strict=True)]
         return results[0] if single else results
 
     @staticmethod

@@ -12,6 +12,9 @@ def isolated_hf_home(tmp_path_factory, monkeypatch):
     """Never read or write the user's real HF cache or token from a test."""
     home = tmp_path_factory.mktemp("hf_home")
     monkeypatch.setenv("HF_HOME", str(home))
+    monkeypatch.setattr("huggingface_hub.constants.HF_HOME", str(home))
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(home / "hub"))
+    monkeypatch.setattr("huggingface_hub.constants.HF_TOKEN_PATH", str(home / "token"))
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
     monkeypatch.delenv("HF_TOKEN", raising=False)
     return home

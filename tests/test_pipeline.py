@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
+from pix2pix_hub.images import image_to_tensor, tensor_to_image
+
+
+@pytest.fixture(scope="module")
+def pipe() -> Pix2PixPipeline:
+    torch.manual_seed(0)
+    return Pix2PixPipeline(Pix2PixGenerator(ngf=4), device="cpu")
+
+
+def gradient_image(width: int, height: int) -> Image.Image:
+    x = np.linspace(0, 255, width, dtype=np.float32)[None, :, None]
+    y = np.linspace(0, 255, height, dtype=np.float32)[:, None, None]
+    array = np.concatenate([np.broadcast_to(x, (height, width, 1)), np.broadcast_to(y, (height, width, 1))] * 2, 2)
+    return Image.fromarray(array[:, :, :3].astype(np.uint8))
+
+
+def test_output_equals_the_generator_on_the_same_tensor(pipe):
+    image = gradient_image(256, 256)
+    with torch.no_grad():
+        expected = tensor_to_image(pipe.generator(image_to_tensor(image)[None])[0])
+    np.testing.assert_array_equal(np.asarray(pipe(image)), np.asarray(expected))
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "P", "I;16", "CMYK", "LA", "1"])
+def test_any_mode_and_size_gives_rgb_at_the_input_size(pipe, mode):
+    image = gradient_image(300, 170).convert(mode) if mode != "I;16" else Image.new("I;16", (300, 170), 4000)
+    output = pipe(image)
+    assert output.mode == "RGB" and output.size == (300, 170)
+
+
+def test_a_list_gives_a_list_matching_one_by_one_results(pipe):
+    images = [gradient_image(256, 256), gradient_image(64, 100).rotate(90)]
+    batched = pipe(images)
+    assert isinstance(batched, list) and [o.size for o in batched] == [(256, 256), (64, 100)]
+    for image, output in zip(images, batched, strict=True):
+        difference = np.abs(np.asarray(pipe(image), dtype=int) - np.asarray(output, dtype=int))
+        assert difference.max() <= 1  # batched and single convolutions may round differently
+
+
+def test_exif_rotated_files_are_translated_upright(pipe, tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    gradient_image(60, 30).save(tmp_path / "rotated.jpg", exif=exif.tobytes())
+    assert pipe(tmp_path / "rotated.jpg").size == (30, 60)
+
+
+def test_paper_mode_normalises_each_image_alone_and_seeds_dropout():
+    torch.manual_seed(0)
+    generator = Pix2PixGenerator(ngf=4, inference_mode="paper")
+    pipe = Pix2PixPipeline(generator, device="cpu")
+    a, b = gradient_image(256, 256), gradient_image(256, 256).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    first = np.asarray(pipe([a, b], seed=3)[0])
+    np.testing.assert_array_equal(first, np.asarray(pipe(a, seed=3)))  # b's statistics do not leak into a
+    assert not np.array_equal(np.asarray(pipe(a, seed=3)), np.asarray(pipe(a, seed=4)))
+
+
+def test_from_pretrained_folder(tmp_path):
+    generator = Pix2PixGenerator(arch="unet_128", ngf=4)
+    generator.save_pretrained(tmp_path / "model")
+    pipe = Pix2PixPipeline.from_pretrained(tmp_path / "model", device="cpu")
+    assert pipe.image_size == 128 and pipe.generator.arch == "unet_128"
+    assert pipe(gradient_image(10, 10)).size == (10, 10)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("not-a-file.png", "no such file"),
+        (np.zeros((4, 4, 3)), "expected a PIL.Image.Image, got ndarray"),
+        ([], "no images given"),
+        (Image.new("L", (10000, 10000)), r"10000x10000 \(100.0 megapixels\); the limit is 89.5"),
+    ],
+    ids=["missing-file", "array", "empty-list", "huge"],
+)
+def test_absurd_input_raises_value_errors_saying_what_is_wrong(pipe, bad, message):
+    with pytest.raises(ValueError, match=message):
+        pipe(bad)
+
+
+def test_text_file_is_refused_with_its_name(pipe, tmp_path):
+    (tmp_path / "readme.jpg").write_text("hello")
+    with pytest.raises(ValueError, match="readme.jpg: not an image"):
+        pipe(tmp_path / "readme.jpg")
