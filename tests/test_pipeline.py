@@ -10,7 +10,7 @@ from pix2pix_hub.images import image_to_tensor, tensor_to_image
 @pytest.fixture(scope="module")
 def pipe() -> Pix2PixPipeline:
     torch.manual_seed(0)
-    return Pix2PixPipeline(Pix2PixGenerator(ngf=4), device="cpu")
+    return Pix2PixPipeline(Pix2PixGenerator(ngf=4), device="cpu", backend="torch")
 
 
 def gradient_image(width: int, height: int) -> Image.Image:
@@ -87,3 +87,37 @@ def test_text_file_is_refused_with_its_name(pipe, tmp_path):
     (tmp_path / "readme.jpg").write_text("hello")
     with pytest.raises(ValueError, match="readme.jpg: not an image"):
         pipe(tmp_path / "readme.jpg")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(arch="unet_256", ngf=8),
+        dict(arch="unet_128", ngf=8, out_channels=1),
+        dict(arch="resnet_6blocks", ngf=8, norm="instance", in_channels=1),
+    ],
+    ids=["unet_256", "unet_128", "resnet_6blocks"],
+)
+def test_default_cpu_backend_is_onnxruntime_with_the_same_outputs_as_pytorch(kwargs):
+    torch.manual_seed(0)
+    generator = Pix2PixGenerator(**kwargs)
+    for layer in generator.modules():  # trained-looking batch-norm statistics
+        if isinstance(layer, torch.nn.BatchNorm2d):
+            layer.running_mean.uniform_(-0.2, 0.2)
+            layer.running_var.uniform_(0.5, 2.0)
+    fast = Pix2PixPipeline(generator, device="cpu")
+    plain = Pix2PixPipeline(generator, device="cpu", backend="torch")
+    assert (fast.backend, plain.backend) == ("onnxruntime", "torch")
+    size = fast.image_size
+    inputs = torch.rand(2, generator.in_channels, size, size) * 2 - 1
+    torch.testing.assert_close(fast.forward(inputs), plain.forward(inputs), rtol=0, atol=1e-4)
+    image = gradient_image(70, 50)
+    difference = np.abs(np.asarray(fast(image), dtype=int) - np.asarray(plain(image), dtype=int))
+    assert difference.max() <= 1
+
+
+def test_paper_mode_stays_on_pytorch_and_refuses_onnxruntime():
+    generator = Pix2PixGenerator(ngf=4, inference_mode="paper")
+    assert Pix2PixPipeline(generator, device="cpu").backend == "torch"
+    with pytest.raises(ValueError, match="onnxruntime backend runs inference_mode='eval'"):
+        Pix2PixPipeline(generator, device="cpu", backend="onnxruntime")
