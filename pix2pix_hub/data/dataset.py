@@ -1,0 +1,99 @@
+"""Pairs as tensors for a DataLoader: decoding and augmentation run in its workers, resumably.
+
+Items are addressed by a *sample key* `epoch * len(pairs) + index`, and each item's augmentation is drawn from a
+generator seeded by (seed, key). The sampler yields keys for the whole run, one seeded permutation per epoch, so
+what a step sees is a pure function of the seed and the step: resuming a run needs only to skip batches, and
+the number of DataLoader workers never changes the data.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from ..images import image_to_tensor
+from .preprocessing import Preprocessing
+from .sources import PairSource
+
+
+def image_channels(pairs: PairSource) -> tuple[int, int]:
+    """Source and target channel counts from the first pair: 1 for grayscale, 3 for anything else (RGBA too)."""
+    source, target = pairs.load(0)
+    return tuple(1 if image.mode in ("1", "L", "LA", "I", "I;16", "F") else 3 for image in (source, target))
+
+
+class PairedImageDataset(Dataset):
+    """(source, target) tensors in [-1, 1]; `augment=False` gives the deterministic evaluation view."""
+
+    def __init__(
+        self,
+        pairs: PairSource,
+        preprocessing: Preprocessing,
+        channels: tuple[int, int],
+        seed: int = 0,
+        augment: bool = True,
+        skip_bad_images: bool = False,
+    ):
+        if len(pairs) == 0:
+            raise ValueError("the dataset has no pairs")
+        self.pairs, self.channels, self.seed = pairs, channels, seed
+        self.preprocessing = preprocessing if augment else preprocessing.for_evaluation()
+        self.augment, self.skip_bad_images = augment, skip_bad_images
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, key: int) -> dict:
+        skipped = []
+        for attempt in range(len(self.pairs)):  # with --skip_bad_images, a bad pair is replaced by the next one
+            index = (key + attempt) % len(self.pairs)
+            try:
+                source, target = self.pairs.load(index)
+            except ValueError as error:
+                if not self.skip_bad_images:
+                    raise
+                skipped.append(str(error))
+                continue
+            rng = random.Random(f"{self.seed}-{key}") if self.augment else None
+            source, target = self.preprocessing(source, target, rng)
+            return {
+                "source": image_to_tensor(source, self.channels[0]),
+                "target": image_to_tensor(target, self.channels[1]),
+                "name": self.pairs.name(index),
+                "skipped": skipped,
+            }
+        raise ValueError(f"no pair of the dataset could be decoded; for example: {skipped[0]}")
+
+
+def collate_pairs(items: list[dict]) -> dict:
+    """Stack a batch; images of different sizes (possible without cropping) need --batch_size 1."""
+    shapes = {tuple(item["source"].shape) for item in items}
+    if len(shapes) > 1:
+        raise ValueError(
+            f"images in one batch have different sizes {sorted(shapes)} ({', '.join(item['name'] for item in items)});"
+            " use a cropping --preprocess or --batch_size 1"
+        )
+    return {
+        "source": torch.stack([item["source"] for item in items]),
+        "target": torch.stack([item["target"] for item in items]),
+        "names": [item["name"] for item in items],
+        "skipped": [reason for item in items for reason in item["skipped"]],
+    }
+
+
+class EpochSampler(Sampler[int]):
+    """Sample keys for `epochs` passes over `length` items, a permutation seeded by (seed, epoch) each pass."""
+
+    def __init__(self, length: int, epochs: int, seed: int):
+        self.length, self.epochs, self.seed = length, epochs, seed
+
+    def __len__(self) -> int:
+        return self.length * self.epochs
+
+    def __iter__(self) -> Iterator[int]:
+        for epoch in range(self.epochs):
+            order = torch.randperm(self.length, generator=torch.Generator().manual_seed(self.seed + epoch))
+            yield from (epoch * self.length + order).tolist()

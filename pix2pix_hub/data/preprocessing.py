@@ -1,0 +1,85 @@
+"""The paper's paired augmentation: resize to 286, random 256 crop, random flip, the same for source and target.
+
+Evaluation uses the same resizing without randomness: the image is resized to `crop_size` (crop modes take the
+centre crop), so a model is scored at the resolution it was trained at.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+
+from PIL import Image
+
+from ..recipe import PAPER
+
+PREPROCESS_MODES = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none")
+RESAMPLE = Image.Resampling.BICUBIC
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How a pair becomes network input; `size_multiple` is the generator's (256 for unet_256)."""
+
+    mode: str = PAPER.preprocess
+    load_size: int = PAPER.load_size
+    crop_size: int = PAPER.crop_size
+    flip: bool = PAPER.flip
+    size_multiple: int = 1
+
+    def __post_init__(self) -> None:
+        if self.mode not in PREPROCESS_MODES:
+            raise ValueError(f"preprocess={self.mode!r} is not supported; choose one of {', '.join(PREPROCESS_MODES)}")
+        if self.crop_size < 1 or self.load_size < 1:
+            raise ValueError(f"load_size and crop_size must be positive, got {self.load_size} and {self.crop_size}")
+        if self.crops and self.crop_size % self.size_multiple:
+            raise ValueError(
+                f"crop_size {self.crop_size} is not a multiple of {self.size_multiple}, which the generator needs"
+            )
+        if self.mode in ("resize_and_crop", "scale_width_and_crop") and self.load_size < self.crop_size:
+            raise ValueError(f"load_size {self.load_size} is smaller than crop_size {self.crop_size}")
+
+    @property
+    def crops(self) -> bool:
+        return self.mode in ("resize_and_crop", "crop", "scale_width_and_crop")
+
+    def for_evaluation(self) -> Preprocessing:
+        """Deterministic: load at `crop_size` (so nothing is cropped away by resizing), centre crop, no flip."""
+        return replace(self, load_size=self.crop_size, flip=False)
+
+    def __call__(
+        self, source: Image.Image, target: Image.Image, rng: random.Random | None
+    ) -> tuple[Image.Image, Image.Image]:
+        """Apply one draw of resize/crop/flip to both images; `rng=None` means no randomness (evaluation)."""
+        if target.size != source.size:  # e.g. A/ and B/ folders saved at different resolutions
+            target = target.resize(source.size, RESAMPLE)
+        size = self._resized_size(source.size)
+        if size != source.size:
+            source, target = source.resize(size, RESAMPLE), target.resize(size, RESAMPLE)
+        if self.crops:
+            width, height = source.size
+            left = rng.randint(0, width - self.crop_size) if rng else (width - self.crop_size) // 2
+            top = rng.randint(0, height - self.crop_size) if rng else (height - self.crop_size) // 2
+            box = (left, top, left + self.crop_size, top + self.crop_size)
+            source, target = source.crop(box), target.crop(box)
+        else:
+            multiple = self.size_multiple  # the generator's input sides must be multiples of this
+            size = tuple(max(multiple, round(side / multiple) * multiple) for side in size)
+            if size != source.size:
+                source, target = source.resize(size, RESAMPLE), target.resize(size, RESAMPLE)
+        if self.flip and rng is not None and rng.random() < 0.5:
+            source = source.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+            target = target.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        return source, target
+
+    def _resized_size(self, size: tuple[int, int]) -> tuple[int, int]:
+        width, height = size
+        if self.mode == "resize_and_crop":
+            return self.load_size, self.load_size
+        if self.mode.startswith("scale_width"):
+            # as the reference: width to load_size, height in proportion but never below crop_size
+            return self.load_size, max(round(self.load_size * height / width), self.crop_size if self.crops else 1)
+        if self.mode == "crop" and min(width, height) < self.crop_size:  # too small to crop: scale up
+            scale = self.crop_size / min(width, height)
+            return max(self.crop_size, round(width * scale)), max(self.crop_size, round(height * scale))
+        return width, height
