@@ -1,0 +1,265 @@
+"""The translation tasks the app offers, as data: what each one takes, where its weights live, how to draw its input.
+
+Task names follow the reference implementation's pretrained models (`facades_label2photo`, `sat2map`, ...). A
+task's weights come from, in order: the folder or Hub repo named by `PIX2PIX_MODEL_<TASK>` (an override for any
+task), else the bundled folder `weights/<task>/` and the Hub repo `hub_repo_id` — bundled first when the Hub is
+offline (`HF_HUB_OFFLINE=1`), the Hub first otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from huggingface_hub import constants, try_to_load_from_cache
+
+from .hub import WEIGHTS_NAME
+from .pipeline import Pix2PixPipeline
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+WEIGHTS_DIR = REPO_ROOT / "weights"
+EXAMPLES_DIR = REPO_ROOT / "examples"
+HUB_ORG = "pix2pix-hub"
+
+InputKind = Literal["labels", "edges", "photo", "grayscale"]
+
+
+@dataclass(frozen=True)
+class LabelClass:
+    """One class of a label map: its name and the RGB colour that encodes it."""
+
+    name: str
+    color: tuple[int, int, int]
+
+    @property
+    def hex(self) -> str:
+        return "#{:02x}{:02x}{:02x}".format(*self.color)
+
+
+@dataclass(frozen=True)
+class Example:
+    """A bundled input and, for paired data, the real target it should translate to."""
+
+    input: Path
+    target: Path | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    """One image-to-image translation: its description, its input kind and where its model comes from."""
+
+    name: str
+    title: str
+    description: str
+    source: str  # what the user gives: "label map", "aerial photo", ...
+    target: str  # what the model returns
+    input_kind: InputKind
+    dataset: str  # the reference implementation's data set name, for the training hint
+    palette: tuple[LabelClass, ...] = ()  # for "labels": the classes, background first
+    examples: tuple[Example, ...] = ()
+
+    @property
+    def direction(self) -> str:
+        return f"{self.source} → {self.target}"
+
+    @property
+    def hub_repo_id(self) -> str:
+        return f"{HUB_ORG}/pix2pix-{self.name.replace('_', '-')}"
+
+    @property
+    def bundled_dir(self) -> Path:
+        return WEIGHTS_DIR / self.name
+
+    @property
+    def override_env(self) -> str:
+        return f"PIX2PIX_MODEL_{self.name.upper()}"
+
+    @property
+    def background(self) -> tuple[int, int, int]:
+        """The colour a blank sketch starts with: the background class, or white paper."""
+        return self.palette[0].color if self.palette else (255, 255, 255)
+
+    def model_sources(self) -> list[str]:
+        """Where to look for weights, in the order they are tried."""
+        override = os.environ.get(self.override_env, "").strip()
+        if override:
+            return [override]
+        bundled = [str(self.bundled_dir)] if (self.bundled_dir / WEIGHTS_NAME).is_file() else []
+        if constants.is_offline_mode():
+            return bundled + [self.hub_repo_id]
+        return [self.hub_repo_id] + bundled
+
+    def has_local_weights(self) -> bool:
+        """True when weights can load without the network: an override, the bundled folder or the HF cache."""
+        for source in self.model_sources():
+            if Path(source).is_dir():
+                if (Path(source) / WEIGHTS_NAME).is_file():
+                    return True
+            elif isinstance(try_to_load_from_cache(source, WEIGHTS_NAME), str):
+                return True
+        return False
+
+    def load_pipeline(self, device: str | None = None) -> Pix2PixPipeline:
+        """Load the first source that works; the error lists every attempt and how to get weights."""
+        failures = []
+        for source in self.model_sources():
+            try:
+                return Pix2PixPipeline.from_pretrained(source, device=device)
+            except Exception as error:  # noqa: BLE001 - a missing repo, no network or a bad folder: try the next
+                failures.append(f"{source}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
+        raise FileNotFoundError(
+            f"no weights for task {self.name!r} ({'; '.join(failures)}). {self.how_to_get_weights()}"
+        )
+
+    def how_to_get_weights(self) -> str:
+        return (
+            f"Train them with `accelerate launch train_accelerate.py --dataset <{self.dataset} pairs> "
+            f"--output_dir weights/{self.name}`, or set {self.override_env}=<Hub repo id or folder>."
+        )
+
+
+def _classes(*pairs: tuple[str, tuple[int, int, int]]) -> tuple[LabelClass, ...]:
+    return tuple(LabelClass(name, color) for name, color in pairs)
+
+
+def _examples(task: str, count: int) -> tuple[Example, ...]:
+    return tuple(
+        Example(EXAMPLES_DIR / task / f"{index}_input.jpg", EXAMPLES_DIR / task / f"{index}_target.jpg")
+        for index in range(1, count + 1)
+    )
+
+
+# The CMP Facade Database's 12 classes in the colours of the pix2pix facades data (jet colour map, label order).
+FACADE_CLASSES = _classes(
+    ("background", (0, 0, 222)),
+    ("facade", (0, 48, 255)),
+    ("window", (0, 128, 255)),
+    ("door", (0, 208, 255)),
+    ("cornice", (32, 255, 224)),
+    ("sill", (112, 255, 144)),
+    ("balcony", (192, 255, 64)),
+    ("blind", (255, 240, 0)),
+    ("deco", (255, 160, 0)),
+    ("molding", (255, 80, 0)),
+    ("pillar", (255, 0, 0)),
+    ("shop", (176, 0, 0)),
+)
+
+# The colours of the map tiles in the pix2pix maps data (Google Maps, 2016).
+MAP_CLASSES = _classes(
+    ("land", (232, 230, 224)),
+    ("water", (176, 208, 255)),
+    ("park", (200, 224, 176)),
+    ("road", (255, 255, 255)),
+    ("major road", (255, 235, 160)),
+    ("highway", (250, 180, 90)),
+)
+
+# Cityscapes' evaluated classes in their official label colours; "unlabeled" is the background.
+CITYSCAPES_CLASSES = _classes(
+    ("unlabeled", (0, 0, 0)),
+    ("road", (128, 64, 128)),
+    ("sidewalk", (244, 35, 232)),
+    ("building", (70, 70, 70)),
+    ("wall", (102, 102, 156)),
+    ("fence", (190, 153, 153)),
+    ("pole", (153, 153, 153)),
+    ("traffic light", (250, 170, 30)),
+    ("traffic sign", (220, 220, 0)),
+    ("vegetation", (107, 142, 35)),
+    ("terrain", (152, 251, 152)),
+    ("sky", (70, 130, 180)),
+    ("person", (220, 20, 60)),
+    ("rider", (255, 0, 0)),
+    ("car", (0, 0, 142)),
+    ("truck", (0, 0, 70)),
+    ("bus", (0, 60, 100)),
+    ("train", (0, 80, 100)),
+    ("motorcycle", (0, 0, 230)),
+    ("bicycle", (119, 11, 32)),
+)
+
+TASKS: dict[str, Task] = {
+    task.name: task
+    for task in (
+        Task(
+            name="facades_label2photo",
+            title="Facades: labels → photo",
+            description="Paint a building front with the 12 CMP facade classes; the model renders a photo of it.",
+            source="label map",
+            target="photo",
+            input_kind="labels",
+            dataset="facades",
+            palette=FACADE_CLASSES,
+            examples=_examples("facades_label2photo", 3),
+        ),
+        Task(
+            name="sat2map",
+            title="Maps: aerial photo → map",
+            description="An aerial photo of Manhattan in, a Google-Maps-style map tile out.",
+            source="aerial photo",
+            target="map",
+            input_kind="photo",
+            dataset="maps",
+            examples=_examples("sat2map", 3),
+        ),
+        Task(
+            name="map2sat",
+            title="Maps: map → aerial photo",
+            description="Draw a map tile (land, water, parks, roads); the model imagines the aerial photo.",
+            source="map",
+            target="aerial photo",
+            input_kind="labels",
+            dataset="maps",
+            palette=MAP_CLASSES,
+            examples=_examples("map2sat", 3),
+        ),
+        Task(
+            name="edges2shoes",
+            title="Edges → shoes",
+            description="Sketch the outline of a shoe in black on white; the model fills in a product photo.",
+            source="edge map",
+            target="photo",
+            input_kind="edges",
+            dataset="edges2shoes",
+        ),
+        Task(
+            name="edges2handbags",
+            title="Edges → handbags",
+            description="Sketch the outline of a handbag in black on white; the model fills in a product photo.",
+            source="edge map",
+            target="photo",
+            input_kind="edges",
+            dataset="edges2handbags",
+        ),
+        Task(
+            name="day2night",
+            title="Day → night",
+            description="A daytime outdoor scene in, the same scene at night out.",
+            source="day photo",
+            target="night photo",
+            input_kind="photo",
+            dataset="night2day",
+        ),
+        Task(
+            name="cityscapes_label2photo",
+            title="Cityscapes: labels → street photo",
+            description="Paint a street scene with the Cityscapes classes; the model renders a photo of it.",
+            source="label map",
+            target="photo",
+            input_kind="labels",
+            dataset="cityscapes",
+            palette=CITYSCAPES_CLASSES,
+        ),
+    )
+}
+
+
+def get_task(name: str) -> Task:
+    """Look a task up by name, with an error that lists the names that exist."""
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise ValueError(f"unknown task {name!r}; choose one of {', '.join(TASKS)}") from None

@@ -1,0 +1,131 @@
+import numpy as np
+import pytest
+import torch
+from huggingface_hub import constants
+from PIL import Image
+
+from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
+from pix2pix_hub.images import image_to_tensor
+from pix2pix_hub.tasks import FACADE_CLASSES, TASKS, get_task
+
+REFERENCE_TASKS = (
+    "facades_label2photo",
+    "sat2map",
+    "map2sat",
+    "edges2shoes",
+    "edges2handbags",
+    "day2night",
+    "cityscapes_label2photo",
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_model_dir(tmp_path_factory):
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny")
+    Pix2PixGenerator(ngf=4).save_pretrained(folder)
+    return folder
+
+
+def test_every_reference_pretrained_model_name_is_a_task_with_its_description():
+    for name in REFERENCE_TASKS:
+        task = get_task(name)
+        assert task.name == name
+        assert task.title and task.description and "→" in task.direction
+        assert task.input_kind in ("labels", "edges", "photo", "grayscale")
+        assert task.hub_repo_id.count("/") == 1
+        assert task.bundled_dir.name == name
+
+
+def test_an_unknown_task_name_is_refused_with_the_names_that_exist():
+    with pytest.raises(ValueError, match="unknown task 'facade'.*facades_label2photo.*sat2map"):
+        get_task("facade")
+
+
+def test_label_tasks_have_a_named_palette_with_distinct_colours_and_others_draw_on_white():
+    for task in TASKS.values():
+        if task.input_kind == "labels":
+            colors = [label.color for label in task.palette]
+            assert len(set(colors)) == len(colors), task.name
+            assert all(label.name for label in task.palette)
+            assert task.background == task.palette[0].color
+        else:
+            assert task.background == (255, 255, 255)
+    assert [label.name for label in FACADE_CLASSES] == [
+        "background", "facade", "window", "door", "cornice", "sill",
+        "balcony", "blind", "deco", "molding", "pillar", "shop",
+    ]  # fmt: skip
+
+
+def test_the_facade_palette_is_the_colours_of_the_real_facades_label_maps():
+    palette = np.array([label.color for label in FACADE_CLASSES], dtype=np.int32)
+    examples = get_task("facades_label2photo").examples
+    assert examples
+    used = set()
+    for example in examples:
+        pixels = np.asarray(Image.open(example.input).convert("RGB"), dtype=np.int32)
+        # JPEG rings around region borders; inside a region (a flat 5x5 neighbourhood) the colour is exact.
+        flat = np.ones(pixels.shape[:2], dtype=bool)
+        for dy in (-2, 0, 2):
+            for dx in (-2, 0, 2):
+                flat &= np.abs(np.roll(pixels, (dy, dx), axis=(0, 1)) - pixels).sum(-1) < 15
+        distance = np.abs(pixels[flat][:, None, :] - palette[None]).sum(-1)
+        assert flat.mean() > 0.1
+        assert np.mean(distance.min(1) < 20) > 0.99
+        used.update(distance.argmin(1).tolist())
+    assert {0, 1, 2} <= used  # background, facade and windows appear in every facade
+
+
+def test_examples_of_paired_tasks_are_files_with_their_ground_truth():
+    for task in TASKS.values():
+        for example in task.examples:
+            assert Image.open(example.input).size == Image.open(example.target).size
+
+
+def test_an_environment_variable_points_a_task_at_any_folder(tiny_model_dir, monkeypatch):
+    task = get_task("edges2shoes")
+    monkeypatch.setenv(task.override_env, str(tiny_model_dir))
+    assert task.model_sources() == [str(tiny_model_dir)]
+    assert task.has_local_weights()
+    pipeline = task.load_pipeline(device="cpu")
+    assert isinstance(pipeline, Pix2PixPipeline)
+    image = Image.new("RGB", (256, 256), (30, 200, 90))
+    expected = Pix2PixGenerator.from_pretrained(tiny_model_dir).eval()(image_to_tensor(image)[None])[0]
+    assert torch.allclose(pipeline.forward(image_to_tensor(image)[None])[0], expected, atol=1e-6)
+
+
+def test_the_bundled_folder_comes_first_offline_and_the_hub_first_online(tmp_path, tiny_model_dir, monkeypatch):
+    monkeypatch.setattr("pix2pix_hub.tasks.WEIGHTS_DIR", tmp_path)
+    task = get_task("sat2map")
+    assert task.bundled_dir == tmp_path / "sat2map"
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    assert task.model_sources() == [task.hub_repo_id]  # no bundled folder yet
+    assert not task.has_local_weights()
+    Pix2PixGenerator(ngf=4).save_pretrained(task.bundled_dir)
+    assert task.model_sources() == [str(task.bundled_dir), task.hub_repo_id]
+    assert task.has_local_weights()
+    assert isinstance(task.load_pipeline(device="cpu"), Pix2PixPipeline)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    assert task.model_sources() == [task.hub_repo_id, str(task.bundled_dir)]
+
+
+def test_the_hub_copy_in_the_local_cache_loads_offline(tiny_model_dir, monkeypatch, isolated_hf_home):
+    task = get_task("day2night")
+    snapshot = isolated_hf_home / "hub" / f"models--{task.hub_repo_id.replace('/', '--')}" / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    for name in ("model.safetensors", "config.json"):
+        (snapshot / name).write_bytes((tiny_model_dir / name).read_bytes())
+    (snapshot.parents[1] / "refs").mkdir()
+    (snapshot.parents[1] / "refs" / "main").write_text("0" * 40)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    assert task.has_local_weights()
+    assert isinstance(task.load_pipeline(device="cpu"), Pix2PixPipeline)
+
+
+def test_a_task_without_weights_says_how_to_train_or_where_to_point_it(tmp_path, monkeypatch):
+    monkeypatch.setattr("pix2pix_hub.tasks.WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    task = get_task("cityscapes_label2photo")
+    assert not task.has_local_weights()
+    with pytest.raises(FileNotFoundError, match="accelerate launch train_accelerate.py.*PIX2PIX_MODEL_CITYSCAPES"):
+        task.load_pipeline(device="cpu")
