@@ -1,0 +1,60 @@
+"""Helpers shared by the benchmark scripts: interleaved timing, machine description, RESULTS.md sections."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+RESULTS = Path(__file__).parent / "RESULTS.md"
+
+
+def interleaved_medians(candidates: dict[str, Callable[[], object]], rounds: int, repeats: int) -> dict[str, float]:
+    """Median seconds per call of each candidate, alternating candidates every round so drift hits all alike."""
+    for run in candidates.values():  # warm-up: allocations, ONNX Runtime's first-run planning
+        run()
+    samples: dict[str, list[float]] = {name: [] for name in candidates}
+    for _ in range(rounds):
+        for name, run in candidates.items():
+            for _ in range(repeats):
+                start = time.perf_counter()
+                run()
+                samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def machine_description() -> str:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError, TypeError):  # no lscpu, or no model name in it
+        cpu = re.search(r"Model name:\s*(.+)", subprocess.run(["lscpu"], capture_output=True, text=True).stdout)[1]
+    import onnxruntime
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (
+        f"{cpu}, {torch.get_num_threads()} torch threads, {gpu}; Python {platform.python_version()}, "
+        f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}"
+    )
+
+
+def write_section(title: str, body: str) -> None:
+    """Replace (or add) the `## title` section of RESULTS.md with a dated body and the command that made it."""
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    command = "python -m benchmarks." + Path(sys.argv[0]).stem + "".join(f" {a}" for a in sys.argv[1:])
+    section = f"## {title}\n\n{stamp} · {machine_description()}\n\nCommand: `{command}`\n\n{body.strip()}\n"
+    text = (
+        RESULTS.read_text()
+        if RESULTS.exists()
+        else "# Benchmark results\n\nWritten by the scripts in benchmarks/; never edited by hand.\n"
+    )
+    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
+    text = pattern.sub(section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
+    RESULTS.write_text(text.rstrip() + "\n")
