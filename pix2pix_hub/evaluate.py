@@ -68,7 +68,7 @@ def evaluate(
     num_workers: int = 0,
 ) -> Evaluation:
     """Translate every pair of `dataset` (its evaluation view) and score outputs against targets."""
-    pipe = Pix2PixPipeline(generator, device=device)
+    pipe = Pix2PixPipeline(generator, device=device, backend="torch")  # the model itself, at any input size
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=num_workers, collate_fn=collate_pairs)
     per_image, rows, skipped = [], [], []
     for batch in loader:
