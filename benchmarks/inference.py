@@ -1,17 +1,30 @@
-"""Inference speed: eager float32 `generator(x)` against the pipeline's backends, side by side in one run.
+"""Inference speed: eager float32 `generator(x)` against the pipeline's backends, and the app under load.
 
-    python -m benchmarks.inference            # writes the "Inference" section of benchmarks/RESULTS.md
+    python -m benchmarks.inference            # writes the "Inference" and "App" sections of benchmarks/RESULTS.md
 
 The paper's U-Net-256 (ngf 64, batch norm with trained-looking statistics) on one image at 256x256 and at
 512x512. Every path gets the same input; the table reports median latency, the speed-up over eager float32
-and the largest absolute difference from the eager output.
+and the largest absolute difference from the eager output. Then `python app.py` is started on a loopback port
+with that model behind the facades task, and 1, 4 and 16 concurrent `gradio_client` callers hit `/translate`.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
 
 import torch
+from gradio_client import Client, handle_file
+from PIL import Image
 
 from benchmarks.common import interleaved_medians, write_section
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
@@ -55,11 +68,102 @@ def measure(generator: Pix2PixGenerator, size: int, rounds: int, repeats: int) -
     return rows
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_app(model_dir: Path, workdir: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_TEMP_DIR": str(workdir / "uploads"),
+        "PIX2PIX_MODEL_FACADES_LABEL2PHOTO": str(model_dir),
+    }
+    log = (workdir / "app.log").open("w")
+    root = Path(__file__).resolve().parent.parent
+    process = subprocess.Popen([sys.executable, "app.py"], cwd=root, env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 300
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=5).close()
+            return process, url
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise SystemExit(f"app did not start: {(workdir / 'app.log').read_text()}") from None
+            time.sleep(0.5)
+
+
+def load_test(url: str, image: Path, callers: int, requests_each: int) -> str:
+    """Latency and throughput of `/translate` with `callers` concurrent clients; every error is counted."""
+    clients = [Client(url, verbose=False) for _ in range(callers)]
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def caller(client: Client) -> None:
+        for _ in range(requests_each):
+            start = time.perf_counter()
+            try:
+                client.predict("facades_label2photo", handle_file(str(image)), api_name="/translate")
+                with lock:
+                    latencies.append(time.perf_counter() - start)
+            except Exception as error:  # counted and reported, never hidden
+                with lock:
+                    errors.append(repr(error))
+
+    threads = [threading.Thread(target=caller, args=(client,)) for client in clients]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    row = (
+        f"| {callers} | {len(latencies) + len(errors)} | {len(errors)} | {statistics.median(latencies) * 1000:.0f} | "
+        f"{len(latencies) / elapsed:.2f} |"
+    )
+    print(row, errors[:3], flush=True)
+    return row
+
+
+def measure_app(generator: Pix2PixGenerator, requests_each: int) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        generator.save_pretrained(workdir / "model")
+        image = workdir / "input.png"
+        Image.effect_mandelbrot((256, 256), (-2, -1.5, 1, 1.5), 64).convert("RGB").save(image)
+        process, url = start_app(workdir / "model", workdir)
+        try:
+            load_test(url, image, 1, 2)  # warm-up: model load, first request
+            rows = [load_test(url, image, callers, requests_each) for callers in (1, 4, 16)]
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
+    return "\n".join(
+        [
+            f"`python app.py` serving U-Net-256 (ngf 64) on loopback; each caller sends {requests_each} "
+            "256x256 PNGs to `/translate` through `gradio_client`, one after another.",
+            "",
+            "| concurrent callers | requests | errors | median latency ms | throughput req/s |",
+            "|---|---|---|---|---|",
+            *rows,
+        ]
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
+    parser.add_argument("--app_requests", type=int, default=4, help="requests per caller in the app load test")
     args = parser.parse_args()
 
     generator = trained_looking_generator()
@@ -75,6 +179,7 @@ def main() -> None:
         ]
     )
     write_section("Inference (CPU)", table)
+    write_section("App /translate under concurrent callers", measure_app(generator, args.app_requests))
 
 
 if __name__ == "__main__":
