@@ -7,6 +7,8 @@ covariance), averaged over channels. Each metric is averaged over images.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
@@ -25,9 +27,10 @@ def pair_metrics(output: Image.Image, target: Image.Image) -> dict[str, float]:
     out, ref = _as_unit_float(output), _as_unit_float(target)
     smallest = min(ref.shape[:2])
     window = min(11, smallest if smallest % 2 else smallest - 1)  # Wang et al.'s 11x11, smaller for tiny images
+    identical = np.array_equal(out, ref)  # PSNR is infinite; skip scikit-image's division by zero
     return {
         "l1": float(np.abs(out - ref).mean()),
-        "psnr": float(peak_signal_noise_ratio(ref, out, data_range=1.0)),
+        "psnr": math.inf if identical else float(peak_signal_noise_ratio(ref, out, data_range=1.0)),
         "ssim": float(
             structural_similarity(
                 ref,

@@ -211,3 +211,20 @@ def test_wgangp_with_instance_norm_and_gradient_accumulation_trains(tmp_path):
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert json.loads((tmp_path / "out" / "metrics.json").read_text())["step"] == 2
+
+
+def test_push_to_hub_uploads_the_hub_folder_without_checkpoints(tmp_path, hub_standin):
+    # hub_standin is a loopback stand-in for the Hugging Face Hub, which this machine cannot reach.
+    root = write_ab_folder(tmp_path / "ab", {"train": 3, "test": 1})
+    out = tmp_path / "out"
+    run = train(
+        *["--dataset", str(root), "--output_dir", str(out), "--report_to", "none", "--max_train_steps", "2"],
+        *["--checkpointing_steps", "1", "--push_to_hub", "--hub_model_id", "someone/pix2pix-tiny"],
+        env=environment(HF_HUB_OFFLINE="0"),
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    uploaded = hub_standin.files("someone/pix2pix-tiny")
+    assert uploaded["model.safetensors"] == (out / "model.safetensors").read_bytes()
+    assert {"config.json", "README.md", "samples.png", "metrics.json", "logs/train.log"} <= uploaded.keys()
+    assert not [path for path in uploaded if "checkpoint" in path]
+    assert 'Pix2PixPipeline.from_pretrained("someone/pix2pix-tiny")' in uploaded["README.md"].decode()

@@ -1,0 +1,92 @@
+"""pix2pix_hub.metrics and pix2pix_hub.evaluate: exact metric values, reproducible scoring, the CLI's outputs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pix2pix_hub import Pix2PixGenerator
+from pix2pix_hub.data import DataSpec, load_splits
+from pix2pix_hub.evaluate import evaluate, evaluation_view, main, sample_grid
+from pix2pix_hub.metrics import mean_metrics, pair_metrics
+from tests.paired_data import smooth_image, write_ab_folder
+
+DATA_FLAGS = argparse.Namespace(preprocess="resize_and_crop", load_size=36, crop_size=32, no_flip=False)
+
+
+def test_metrics_of_a_uniform_offset_are_exact():
+    target = smooth_image(1, 32).clip(20, 235)
+    output = target + 20
+    metrics = pair_metrics(Image.fromarray(output), Image.fromarray(target))
+    assert metrics["l1"] == pytest.approx(20 / 255, abs=1e-12)
+    assert metrics["psnr"] == pytest.approx(20 * math.log10(255 / 20), abs=1e-9)
+    assert 0.9 < metrics["ssim"] < 1.0  # structure kept, luminance shifted
+
+
+def test_identical_images_score_perfectly_and_noise_scores_worse():
+    target = Image.fromarray(smooth_image(2, 32))
+    perfect = pair_metrics(target, target)
+    assert perfect["l1"] == 0.0 and perfect["ssim"] == pytest.approx(1.0) and math.isinf(perfect["psnr"])
+    noisy = np.asarray(target, dtype=int) + np.random.default_rng(0).integers(-40, 41, (32, 32, 3))
+    worse = pair_metrics(Image.fromarray(noisy.clip(0, 255).astype(np.uint8)), target)
+    assert worse["ssim"] < 0.9 and worse["psnr"] < 25
+
+
+def test_metrics_refuse_images_of_different_sizes():
+    with pytest.raises(ValueError, match="output is 32x32 but target is 16x16"):
+        pair_metrics(Image.new("RGB", (32, 32)), Image.new("RGB", (16, 16)))
+
+
+def test_mean_metrics_average_over_images():
+    assert mean_metrics([{"l1": 0.1, "psnr": 20, "ssim": 0.5}, {"l1": 0.3, "psnr": 30, "ssim": 0.7}]) == {
+        "l1": pytest.approx(0.2),
+        "psnr": pytest.approx(25),
+        "ssim": pytest.approx(0.6),
+    }
+
+
+def test_sample_grid_puts_one_pair_per_row():
+    red, green, blue = (Image.new("RGB", (8, 6), color) for color in ("red", "green", "blue"))
+    grid = sample_grid([(red, green, blue), (blue, red, green)])
+    assert grid.size == (24, 12)
+    assert grid.getpixel((0, 0)) == (255, 0, 0) and grid.getpixel((23, 11)) == (0, 128, 0)
+
+
+@pytest.fixture
+def held_out(tmp_path):
+    return load_splits(DataSpec(str(write_ab_folder(tmp_path / "ab", {"train": 3, "test": 5}))))[1]
+
+
+def test_paper_mode_scores_are_reproducible_with_a_seed_and_noisy_without(held_out):
+    generator = Pix2PixGenerator("resnet_6blocks", ngf=4, inference_mode="paper")
+    dataset = evaluation_view(held_out, argparse.Namespace(**vars(DATA_FLAGS), skip_bad_images=False), generator)
+    first, again = evaluate(generator, dataset, seed=1), evaluate(generator, dataset, seed=1)
+    other_seed = evaluate(generator, dataset, seed=2)
+    assert first.metrics == again.metrics and first.num_pairs == 5
+    assert first.metrics != other_seed.metrics  # dropout noise differs
+    assert first.grid.size == (3 * 32, 4 * 32)  # the first four pairs
+
+
+def test_eval_mode_scores_do_not_depend_on_the_batch_size(held_out):
+    generator = Pix2PixGenerator("resnet_6blocks", ngf=4, inference_mode="eval")
+    dataset = evaluation_view(held_out, argparse.Namespace(**vars(DATA_FLAGS), skip_bad_images=False), generator)
+    one, batched = evaluate(generator, dataset, batch_size=1), evaluate(generator, dataset, batch_size=4)
+    assert one.metrics == pytest.approx(batched.metrics, rel=1e-6)
+
+
+def test_cli_writes_metrics_and_a_grid_for_a_saved_model(tmp_path, capsys):
+    root = write_ab_folder(tmp_path / "ab", {"train": 8})
+    Pix2PixGenerator("resnet_6blocks", ngf=4).save_pretrained(tmp_path / "model")
+    flags = ["--model", str(tmp_path / "model"), "--dataset", str(root), "--load_size", "36", "--crop_size", "32"]
+    report = main([*flags, "--split", "test", "--eval_split_fraction", "0.25", "--output_dir", str(tmp_path / "ev")])
+    assert report["num_pairs"] == 2 and "held out" in report["data"]
+    assert json.loads((tmp_path / "ev" / "metrics.json").read_text()) == report
+    assert json.loads(capsys.readouterr().out)["l1"] == report["l1"]
+    assert Image.open(tmp_path / "ev" / "grid.png").size == (96, 64)
+    with pytest.raises(ValueError, match="no split 'test'"):
+        main([*flags, "--split", "test", "--eval_split_fraction", "0", "--output_dir", str(tmp_path / "none")])
