@@ -116,19 +116,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(args: argparse.Namespace) -> torch.nn.Module:
-    output_dir = Path(args.output_dir)
-    accelerator = Accelerator(
-        mixed_precision=args.mixed_precision,
-        gradient_accumulation_steps=args.gradient_accumulation_steps,
-        log_with=None if args.report_to == "none" else args.report_to,
-        project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "logs")),
-    )
-    log_to_file(accelerator, output_dir / "logs" / "train.log")
-    set_seed(args.seed)
-    cuda = accelerator.device.type == "cuda"
-    torch.backends.cudnn.benchmark = cuda and not args.no_cudnn_benchmark
-    recipe = dataclasses.replace(
+def recipe_from_args(args: argparse.Namespace) -> PaperRecipe:
+    """The run's recipe: the paper's, with whatever the flags changed (the model card lists the changes)."""
+    return dataclasses.replace(
         PAPER,
         generator_arch=args.arch,
         ngf=args.ngf,
@@ -152,12 +142,26 @@ def main(args: argparse.Namespace) -> torch.nn.Module:
         direction=args.direction,
     )
 
+
+def main(args: argparse.Namespace) -> torch.nn.Module:
+    output_dir = Path(args.output_dir)
+    accelerator = Accelerator(
+        mixed_precision=args.mixed_precision,
+        gradient_accumulation_steps=args.gradient_accumulation_steps,
+        log_with=None if args.report_to == "none" else args.report_to,
+        project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "logs")),
+    )
+    log_to_file(accelerator, output_dir / "logs" / "train.log")
+    set_seed(args.seed)
+    cuda = accelerator.device.type == "cuda"
+    torch.backends.cudnn.benchmark = cuda and not args.no_cudnn_benchmark
+    recipe = recipe_from_args(args)
+
     # Data: decoded and augmented in DataLoader workers; the sampler covers the whole run (see pix2pix_hub.data)
     train_pairs, eval_pairs, data_description = load_splits(data_spec(args), args.eval_split)
     logger.info(f"{args.dataset}: {data_description}")
     channels = image_channels(train_pairs)
     generator, discriminator = build_networks(recipe, channels, args.inference_mode)
-    generator_config = {**generator._hub_mixin_config}
     train_dataset = PairedImageDataset(
         train_pairs, preprocessing(args, generator.size_multiple), channels, args.seed, True, args.skip_bad_images
     )
@@ -205,6 +209,8 @@ def main(args: argparse.Namespace) -> torch.nn.Module:
     # Resume: accelerate restores weights, optimizers, schedules and RNG; the data order is a function of the step
     global_step = 0
     checkpoint = find_checkpoint(output_dir, args.resume_from_checkpoint)
+    if checkpoint is None and args.resume_from_checkpoint:
+        logger.info(f"no checkpoint in {output_dir} yet: starting a new run")
     if checkpoint is not None:
         accelerator.load_state(str(checkpoint))
         global_step = checkpoint_step(checkpoint)
@@ -241,15 +247,16 @@ def main(args: argparse.Namespace) -> torch.nn.Module:
         if args.checkpointing_steps and global_step % args.checkpointing_steps == 0:
             save_checkpoint(accelerator, output_dir, global_step, args.checkpoints_total_limit)
         if args.eval_steps and global_step % args.eval_steps == 0 and global_step < max_steps:
-            run_evaluation(accelerator, generator, generator_config, eval_dataset, args, global_step, history)
+            run_evaluation(accelerator, generator, eval_dataset, args, global_step, history)
         if global_step >= max_steps:
             break
     progress.close()
 
     # The Hub folder: the evaluated generator, its metrics and samples, a model card with the exact command
-    final, result = run_evaluation(accelerator, generator, generator_config, eval_dataset, args, global_step, history)
+    final, result = run_evaluation(accelerator, generator, eval_dataset, args, global_step, history)
     if accelerator.is_main_process:
         atomic_write_bytes(output_dir / "samples.png", png_bytes(result.grid))
+        (output_dir / "README.md").unlink(missing_ok=True)  # save_pretrained keeps an old card; this run's replaces it
         final.save_pretrained(
             output_dir,
             model_card_kwargs=model_card(args, recipe, train_pairs.side_names, data_description, result, global_step)
@@ -267,7 +274,6 @@ def main(args: argparse.Namespace) -> torch.nn.Module:
 def run_evaluation(
     accelerator: Accelerator,
     generator: torch.nn.Module,
-    config: dict,
     dataset: PairedImageDataset,
     args: argparse.Namespace,
     step: int,
@@ -277,7 +283,7 @@ def run_evaluation(
     accelerator.wait_for_everyone()
     copy = result = None
     if accelerator.is_main_process:
-        copy = plain_copy(generator, accelerator, config)
+        copy = plain_copy(generator, accelerator)
         with torch.random.fork_rng(devices=[accelerator.device] if accelerator.device.type == "cuda" else []):
             result = evaluate(copy, dataset, args.eval_batch_size, accelerator.device, 0, args.dataloader_num_workers)
         copy.cpu()

@@ -137,10 +137,10 @@ def training_step(
     return {name: loss.detach() for name, loss in losses.items()}
 
 
-def plain_copy(generator: nn.Module, accelerator: Accelerator, config: dict) -> Pix2PixGenerator:
+def plain_copy(generator: nn.Module, accelerator: Accelerator) -> Pix2PixGenerator:
     """A fresh `Pix2PixGenerator` (plain batch norm, float32, CPU) holding the trained weights: what gets saved."""
     trained = accelerator.unwrap_model(generator, keep_torch_compile=False)
-    copy = Pix2PixGenerator(**config)
+    copy = Pix2PixGenerator(**trained._hub_mixin_config)  # the constructor arguments, as config.json holds them
     copy.load_state_dict({name: tensor.float().cpu() for name, tensor in trained.state_dict().items()})
     return copy
 

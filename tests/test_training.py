@@ -16,7 +16,8 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from pix2pix_hub import Pix2PixPipeline
-from pix2pix_hub.training import list_checkpoints
+from pix2pix_hub.recipe import PAPER
+from pix2pix_hub.training import list_checkpoints, recipe_changes
 from tests.paired_data import cache_hub_dataset, corrupt, pairs_table, smooth_image, write_ab_folder
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,6 +40,19 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def test_default_flags_are_the_paper_recipe():
+    import train_accelerate
+
+    args = train_accelerate.parse_args(["--dataset", "huggan/facades"])
+    assert train_accelerate.recipe_from_args(args) == PAPER
+    changed = train_accelerate.parse_args(["--dataset", "x", "--arch", "unet_128", "--no_flip", "--n_layers_D", "1"])
+    assert recipe_changes(train_accelerate.recipe_from_args(changed)) == {
+        "generator_arch": "unet_128",
+        "n_layers_discriminator": 1,
+        "flip": False,
+    }
 
 
 def test_tiny_run_on_a_hub_dataset_writes_a_hub_folder_that_evaluate_scores_identically(tmp_path):
