@@ -160,7 +160,7 @@ def main(args: argparse.Namespace) -> torch.nn.Module:
     # Data: decoded and augmented in DataLoader workers; the sampler covers the whole run (see pix2pix_hub.data)
     train_pairs, eval_pairs, data_description = load_splits(data_spec(args), args.eval_split)
     logger.info(f"{args.dataset}: {data_description}")
-    channels = image_channels(train_pairs)
+    channels = image_channels(train_pairs, args.skip_bad_images)
     generator, discriminator = build_networks(recipe, channels, args.inference_mode)
     train_dataset = PairedImageDataset(
         train_pairs, preprocessing(args, generator.size_multiple), channels, args.seed, True, args.skip_bad_images

@@ -11,13 +11,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 from PIL import Image
 from safetensors.torch import load_file
 
 from pix2pix_hub import Pix2PixPipeline
 from pix2pix_hub.recipe import PAPER
-from pix2pix_hub.training import list_checkpoints, recipe_changes
+from pix2pix_hub.training import find_checkpoint, list_checkpoints, recipe_changes
 from tests.paired_data import cache_hub_dataset, corrupt, pairs_table, smooth_image, write_ab_folder
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,6 +41,15 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def test_latest_checkpoint_ignores_a_half_written_one(tmp_path):
+    for name in ("checkpoint-4", "checkpoint-12", ".checkpoint-16.incomplete", "checkpoint-x"):
+        (tmp_path / name).mkdir()
+    assert find_checkpoint(tmp_path, "latest") == tmp_path / "checkpoint-12"
+    assert find_checkpoint(tmp_path / "new-run", "latest") is None
+    with pytest.raises(FileNotFoundError, match="checkpoint-99: no such folder"):
+        find_checkpoint(tmp_path, str(tmp_path / "checkpoint-99"))
 
 
 def test_default_flags_are_the_paper_recipe():
@@ -204,17 +214,17 @@ def test_run_killed_after_a_checkpoint_resumes_to_the_same_weights(tmp_path):
 
 def test_bad_image_stops_the_run_naming_it_unless_skipped(tmp_path):
     root = write_ab_folder(tmp_path / "ab", {"train": 4, "test": 1})
-    corrupt(root / "train" / "2.png")
+    corrupt(root / "train" / "0.png")  # the first pair, which also tells the channel counts
     flags = ["--dataset", str(root), *QUIET, "--max_train_steps", "4", "--no_flip"]
 
     failed = train(*flags, "--output_dir", str(tmp_path / "strict"))
     assert failed.returncode != 0
-    assert f"{root / 'train' / '2.png'}: cannot decode image" in failed.stderr
+    assert f"{root / 'train' / '0.png'}: cannot decode image" in failed.stderr
 
     skipped = train(*flags, "--output_dir", str(tmp_path / "lenient"), "--skip_bad_images")
     assert skipped.returncode == 0, skipped.stderr[-3000:]
     log = (tmp_path / "lenient" / "logs" / "train.log").read_text()
-    assert f"skipped a bad image: {root / 'train' / '2.png'}: cannot decode image" in log
+    assert f"skipped a bad image: {root / 'train' / '0.png'}: cannot decode image" in log
 
 
 def test_wgangp_with_instance_norm_and_gradient_accumulation_trains(tmp_path):

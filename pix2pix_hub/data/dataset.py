@@ -19,10 +19,17 @@ from .preprocessing import Preprocessing
 from .sources import PairSource
 
 
-def image_channels(pairs: PairSource) -> tuple[int, int]:
-    """Source and target channel counts from the first pair: 1 for grayscale, 3 for anything else (RGBA too)."""
-    source, target = pairs.load(0)
-    return tuple(1 if image.mode in ("1", "L", "LA", "I", "I;16", "F") else 3 for image in (source, target))
+def image_channels(pairs: PairSource, skip_bad_images: bool = False) -> tuple[int, int]:
+    """Source and target channel counts from the first decodable pair: 1 for grayscale, 3 otherwise (RGBA too)."""
+    for index in range(len(pairs)):
+        try:
+            source, target = pairs.load(index)
+        except ValueError:
+            if skip_bad_images:
+                continue
+            raise
+        return tuple(1 if image.mode in ("1", "L", "LA", "I", "I;16", "F") else 3 for image in (source, target))
+    raise ValueError("no pair of the dataset could be decoded")
 
 
 class PairedImageDataset(Dataset):
