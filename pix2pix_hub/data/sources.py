@@ -16,6 +16,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import datasets
 import numpy as np
@@ -26,6 +27,7 @@ from ..recipe import PAPER
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".tif", ".tiff", ".webp")
 DIRECTIONS = ("AtoB", "BtoA")
+T = TypeVar("T")
 EVAL_SPLIT_PREFERENCE = ("test", "validation", "val")  # the first one present is evaluated on
 
 
@@ -66,7 +68,20 @@ class PairSource:
         raise NotImplementedError
 
 
-class SideBySideFiles(PairSource):
+class ABPairs(PairSource):
+    """Pairs whose sides are called A and B; `direction` says which one is the source."""
+
+    direction: str
+
+    def orient(self, a: T, b: T) -> tuple[T, T]:
+        return (a, b) if self.direction == "AtoB" else (b, a)
+
+    @property
+    def side_names(self) -> tuple[str, str]:
+        return self.orient("A", "B")
+
+
+class SideBySideFiles(ABPairs):
     """Reference "AB" images: A is the left half, B the right half."""
 
     def __init__(self, files: Sequence[Path], direction: str):
@@ -80,8 +95,7 @@ class SideBySideFiles(PairSource):
         width, height = image.size
         if width < 2:
             raise ValueError(f"{self.files[index]}: {width}x{height} is too narrow to hold an A|B pair side by side")
-        a, b = image.crop((0, 0, width // 2, height)), image.crop((width // 2, 0, width, height))
-        return (a, b) if self.direction == "AtoB" else (b, a)
+        return self.orient(image.crop((0, 0, width // 2, height)), image.crop((width // 2, 0, width, height)))
 
     def name(self, index: int) -> str:
         return str(self.files[index])
@@ -89,12 +103,8 @@ class SideBySideFiles(PairSource):
     def stem(self, index: int) -> str:
         return self.files[index].stem
 
-    @property
-    def side_names(self) -> tuple[str, str]:
-        return ("A", "B") if self.direction == "AtoB" else ("B", "A")
 
-
-class PairedFiles(PairSource):
+class PairedFiles(ABPairs):
     """Two folders of images with the same file names (extensions may differ)."""
 
     def __init__(self, a_files: Sequence[Path], b_files: Sequence[Path], direction: str):
@@ -104,18 +114,13 @@ class PairedFiles(PairSource):
         return len(self.a_files)
 
     def load(self, index: int) -> tuple[Image.Image, Image.Image]:
-        a, b = open_image(self.a_files[index]), open_image(self.b_files[index])
-        return (a, b) if self.direction == "AtoB" else (b, a)
+        return self.orient(open_image(self.a_files[index]), open_image(self.b_files[index]))
 
     def name(self, index: int) -> str:
         return f"{self.a_files[index]} + {self.b_files[index]}"
 
     def stem(self, index: int) -> str:
         return self.a_files[index].stem
-
-    @property
-    def side_names(self) -> tuple[str, str]:
-        return ("A", "B") if self.direction == "AtoB" else ("B", "A")
 
 
 class ColumnPairs(PairSource):
