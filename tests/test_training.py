@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -13,12 +14,21 @@ from pathlib import Path
 
 import pytest
 import torch
+from accelerate import Accelerator
 from PIL import Image
 from safetensors.torch import load_file
 
 from pix2pix_hub import Pix2PixPipeline
 from pix2pix_hub.recipe import PAPER
-from pix2pix_hub.training import find_checkpoint, list_checkpoints, recipe_changes
+from pix2pix_hub.training import (
+    Networks,
+    StepOptions,
+    build_networks,
+    find_checkpoint,
+    list_checkpoints,
+    recipe_changes,
+    training_step,
+)
 from tests.paired_data import cache_hub_dataset, corrupt, pairs_table, smooth_image, write_ab_folder
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,6 +51,30 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def one_step(stack_discriminator: bool, channels_last: bool) -> dict[str, torch.Tensor]:
+    """Losses and weights after one step from a fixed initialisation (instance norm: stacking D is exact)."""
+    torch.manual_seed(0)
+    recipe = dataclasses.replace(PAPER, generator_arch="resnet_6blocks", ngf=4, ndf=4, norm="instance")
+    generator, discriminator = build_networks(recipe, (3, 3), "eval")
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    generator, discriminator = generator.to(memory_format=memory_format), discriminator.to(memory_format=memory_format)
+    accelerator = Accelerator(cpu=True)
+    # SGD, not Adam: Adam's first step is lr * sign(gradient), which turns float noise in gradients that are zero
+    # in exact arithmetic (biases before instance norm) into differences of 2 * lr.
+    sgd = [torch.optim.SGD(model.parameters(), lr=0.1) for model in (generator, discriminator)]
+    nets = Networks(generator, discriminator, *sgd)
+    batch = {"source": torch.rand(2, 3, 32, 32) * 2 - 1, "target": torch.rand(2, 3, 32, 32) * 2 - 1}
+    options = StepOptions(stack_discriminator=stack_discriminator, channels_last=channels_last)
+    losses = training_step(accelerator, nets, batch, options)
+    return {**losses, **generator.state_dict(), **{f"D.{k}": v for k, v in discriminator.state_dict().items()}}
+
+
+def test_fast_paths_train_like_the_plain_step():
+    plain = one_step(stack_discriminator=False, channels_last=False)
+    for fast in (one_step(True, False), one_step(False, True)):
+        assert all(torch.allclose(fast[name], plain[name], atol=1e-5) for name in plain)
 
 
 def test_latest_checkpoint_ignores_a_half_written_one(tmp_path):
