@@ -7,9 +7,13 @@ Concurrent requests for one model share forward passes (`SharedForward`); `/tran
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
+import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +22,7 @@ import gradio as gr
 import torch
 from PIL import Image
 
-from pix2pix_hub.images import open_image
+from pix2pix_hub.images import open_image, prepare_image
 from pix2pix_hub.pipeline import Pix2PixPipeline
 from pix2pix_hub.recipe import PAPER_URL, PROJECT_REPO_URL
 from pix2pix_hub.tasks import EXAMPLES_DIR, TASKS, Task, get_task
@@ -118,10 +122,10 @@ def output_size(size: tuple[int, int]) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def decode_upload(payload: dict[str, Any] | None, what: str = "image") -> Image.Image:
+def decode_upload(payload: dict[str, Any] | None) -> Image.Image:
     """Decode an uploaded file; errors name the file as the user called it, never the server's path."""
     if not payload or not payload.get("path"):
-        raise gr.Error(f"No {what} given: upload one, draw one or pick an example.")
+        raise gr.Error("No image given: upload one or pick an example.", print_exception=False)
     path = Path(payload["path"])
     try:
         return open_image(path)
@@ -140,26 +144,29 @@ class Result:
     seconds: float
 
 
-def run_translation(task_name: str, payload: dict[str, Any] | None, what: str) -> tuple[Image.Image, Result]:
+def run_translation(task_name: str, decode: Callable[[], Image.Image]) -> tuple[Image.Image, Result]:
+    """Decode (timed with the rest) and translate one image with the task's shared model."""
     try:
         task = get_task(task_name)
     except ValueError as error:
         raise gr.Error(str(error), print_exception=False) from None
     start = time.perf_counter()
-    image = decode_upload(payload, what)
-    size = output_size(image.size)
-    output = model_for(task)(image, size)
+    image = decode()
+    output = model_for(task)(image, output_size(image.size))
     return output, Result(task.name, image, output, time.perf_counter() - start)
 
 
 def translate(task: str, image: dict[str, Any] | None) -> tuple[Image.Image, Result]:
     """The `/translate` endpoint: a task name and an image file in, the translated image out."""
-    return run_translation(task, image, "image")
+    return run_translation(task, lambda: decode_upload(image))
 
 
 def translate_sketch(task: str, sketch: dict[str, Any] | None) -> tuple[Image.Image, Result]:
-    """Translate the Sketch tab's canvas (the editor's flattened composite)."""
-    return run_translation(task, (sketch or {}).get("composite"), "sketch")
+    """Translate the Sketch tab's canvas: the editor's flattened composite, drawn in the browser."""
+    composite = (sketch or {}).get("composite")
+    if composite is None:
+        raise gr.Error("The sketch is empty: draw on the canvas first.", print_exception=False)
+    return run_translation(task, lambda: prepare_image(composite, name="sketch"))
 
 
 def show_result(result: Result | None, target_path: str | None):
@@ -298,7 +305,7 @@ def build_demo(default_task: str | None = None) -> gr.Blocks:
                         sketch = gr.ImageEditor(
                             **sketch_props(task),
                             label="Sketch",
-                            type="filepath",
+                            type="pil",
                             image_mode="RGB",
                             format="png",
                             sources=["upload"],
@@ -340,22 +347,34 @@ def build_demo(default_task: str | None = None) -> gr.Blocks:
         ).then(
             translate, [task_choice, upload_input], [upload_output, result], api_visibility="private", **model_event
         ).then(**show, api_visibility="private")
-        sketch_button.click(
-            translate_sketch, [task_choice, sketch], [sketch_output, result], api_visibility="private", **model_event
+        sketch_button.click(  # the editor's layers arrive as blobs: Gradio assembles the composite (preprocess)
+            translate_sketch,
+            [task_choice, sketch],
+            [sketch_output, result],
+            api_visibility="private",
+            **{**model_event, "preprocess": True},
         ).then(**show, api_visibility="private")
     return demo
 
 
 def main() -> None:
-    # Spaces stop apps with SIGTERM: turn it into Ctrl-C so Gradio shuts down and deletes its cached uploads.
+    # Spaces stop apps with SIGTERM: turn it into Ctrl-C so that the `finally` below runs.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    demo = build_demo()
-    demo.queue(max_size=QUEUE_SIZE).launch(  # host and port: GRADIO_SERVER_NAME / GRADIO_SERVER_PORT
-        share=False,
-        max_file_size=MAX_FILE_SIZE,
-        allowed_paths=[str(EXAMPLES_DIR)],
-        css=CSS,
-    )
+    # Uploads and results live in a private folder, swept while running and removed when the app stops.
+    base = Path(os.environ.get("GRADIO_TEMP_DIR") or tempfile.gettempdir())
+    base.mkdir(parents=True, exist_ok=True)
+    cache = tempfile.mkdtemp(prefix="pix2pix-app-", dir=base)
+    os.environ["GRADIO_TEMP_DIR"] = cache
+    try:
+        demo = build_demo()
+        demo.queue(max_size=QUEUE_SIZE).launch(  # host and port: GRADIO_SERVER_NAME / GRADIO_SERVER_PORT
+            share=False,
+            max_file_size=MAX_FILE_SIZE,
+            allowed_paths=[str(EXAMPLES_DIR)],
+            css=CSS,
+        )
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
 
 
 if __name__ == "__main__":

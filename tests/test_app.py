@@ -1,0 +1,373 @@
+"""The real app on a loopback port: driven by `gradio_client` (every task, every kind of bad input) and by Chromium."""
+
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from gradio_client import Client, handle_file
+from PIL import Image
+
+import app as app_module
+from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
+from pix2pix_hub.tasks import TASKS, get_task
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+WITH_WEIGHTS = ("facades_label2photo", "sat2map", "map2sat")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@dataclass
+class RunningApp:
+    url: str
+    root: Path
+    model_dir: Path
+    uploads: Path
+    process: subprocess.Popen
+    log: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def running_app(tmp_path_factory):
+    """`python app.py` as users start it, with the weighted tasks pointed at a tiny model through the env var."""
+    root = tmp_path_factory.mktemp("app")
+    torch.manual_seed(0)
+    Pix2PixGenerator(ngf=8).save_pretrained(root / "tiny")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_HOME": str(root / "hf"),
+        "GRADIO_TEMP_DIR": str(root / "uploads"),
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "GRADIO_SERVER_PORT": str(port),
+        **{get_task(name).override_env: str(root / "tiny") for name in WITH_WEIGHTS},
+    }
+    log = root / "app.log"
+    with log.open("w") as log_file:
+        process = subprocess.Popen([sys.executable, "app.py"], cwd=REPO_ROOT, env=env, stdout=log_file, stderr=log_file)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=5).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"app did not start:\n{log.read_text()}")
+            time.sleep(0.5)
+    yield RunningApp(url, root, root / "tiny", root / "uploads", process, log)
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def client(running_app):
+    return Client(running_app.url, verbose=False, download_files=str(running_app.root / "downloads"))
+
+
+@pytest.fixture(scope="module")
+def expected_pipeline(running_app):
+    return Pix2PixPipeline.from_pretrained(running_app.model_dir, device="cpu")
+
+
+def _pixels(image: Image.Image) -> np.ndarray:
+    return np.asarray(image.convert("RGB"), dtype=np.int16)
+
+
+def _translate(client: Client, task: str, path: Path) -> Image.Image:
+    return Image.open(client.predict(task, handle_file(str(path)), api_name="/translate"))
+
+
+# --- gradio_client ---------------------------------------------------------------------------------------------
+
+
+def test_every_task_with_weights_translates_through_the_api_exactly_as_the_pipeline(client, expected_pipeline):
+    for name in WITH_WEIGHTS:
+        example = get_task(name).examples[0]
+        output = _translate(client, name, example.input)
+        expected = expected_pipeline(Image.open(example.input))
+        assert output.size == expected.size == (256, 256)
+        assert np.abs(_pixels(output) - _pixels(expected)).max() <= 1, name
+
+
+def test_tasks_without_weights_answer_with_how_to_train_or_point_them(client, running_app):
+    missing = [name for name in TASKS if name not in WITH_WEIGHTS and not (get_task(name).bundled_dir).is_dir()]
+    assert missing
+    image = get_task("facades_label2photo").examples[0].input
+    for name in missing:
+        with pytest.raises(Exception, match=f"No weights for .*train_accelerate.py.*{get_task(name).override_env}"):
+            _translate(client, name, image)
+
+
+def test_an_unknown_task_is_refused_by_name(client):
+    with pytest.raises(Exception, match="unknown task 'edges2cats'; choose one of facades_label2photo"):
+        _translate(client, "edges2cats", get_task("sat2map").examples[0].input)
+
+
+def _save(image: Image.Image, path: Path, **options) -> Path:
+    image.save(path, **options)
+    return path
+
+
+def _write(data: bytes, path: Path) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _gradient(size: tuple[int, int]) -> Image.Image:
+    width, height = size
+    x = np.linspace(0, 255, width)[None, :].repeat(height, 0)
+    y = np.linspace(0, 255, height)[:, None].repeat(width, 1)
+    return Image.fromarray(np.stack([x, y, 255 - x], -1).astype(np.uint8))
+
+
+def _make_bad_input(kind: str, folder: Path) -> Path:
+    """One file per kind of awkward upload a user can send."""
+    real_jpeg = get_task("sat2map").examples[0].input
+    makers = {
+        "not_an_image.png": lambda path: _write(b"this is text, not pixels", path),
+        "empty.jpg": lambda path: _write(b"", path),
+        "truncated.jpg": lambda path: _write(real_jpeg.read_bytes()[:2000], path),
+        "bomb.png": lambda path: _save(Image.new("1", (20000, 20000)), path),
+        "huge_10000x10000.png": lambda path: _save(Image.new("1", (10000, 10000)), path),
+        "sixteen_bit.png": lambda path: _save(
+            Image.fromarray((np.arange(64 * 48).reshape(48, 64) * 20).astype(np.uint16)), path
+        ),
+        "cmyk.jpg": lambda path: _save(_gradient((80, 60)).convert("CMYK"), path),
+        "palette.png": lambda path: _save(_gradient((100, 100)).convert("P"), path),
+        "rgba.png": lambda path: _save(_gradient((64, 64)).convert("RGBA"), path),
+        "grayscale.png": lambda path: _save(_gradient((64, 64)).convert("L"), path),
+        "one_pixel.png": lambda path: _save(Image.new("RGB", (1, 1), (200, 10, 10)), path),
+        "animated.gif": lambda path: _save(
+            _gradient((64, 64)).convert("P"),
+            path,
+            save_all=True,
+            append_images=[Image.new("P", (64, 64), 3), Image.new("P", (64, 64), 9)],
+            duration=100,
+        ),
+        "over_the_size_limit.png": lambda path: _write(os.urandom(21 * 1024 * 1024), path),
+    }
+    return makers[kind](folder / kind)
+
+
+REFUSED = {
+    "not_an_image.png": "not_an_image.png: not an image file PIL can decode",
+    "empty.jpg": "empty.jpg: not an image file PIL can decode",
+    "truncated.jpg": "truncated.jpg: cannot decode image",
+    "bomb.png": "bomb.png: image is too large to decode safely",
+    "huge_10000x10000.png": "huge_10000x10000.png: image is too large to decode safely",
+    "over_the_size_limit.png": "(?i)exceeds|too large|413",
+}
+TRANSLATED = {  # input kind -> output size: the input's aspect, long side within 256..1024
+    "sixteen_bit.png": (256, 192),
+    "cmyk.jpg": (256, 192),
+    "palette.png": (256, 256),
+    "rgba.png": (256, 256),
+    "grayscale.png": (256, 256),
+    "one_pixel.png": (256, 256),
+    "animated.gif": (256, 256),
+}
+
+
+@pytest.mark.parametrize("kind", list(REFUSED))
+def test_a_bad_upload_gets_a_clear_error_without_traceback_or_server_paths(kind, client, running_app, tmp_path):
+    path = _make_bad_input(kind, tmp_path)
+    with pytest.raises(Exception, match=REFUSED[kind]) as error:
+        _translate(client, "facades_label2photo", path)
+    message = str(error.value)
+    assert "Traceback" not in message and str(running_app.uploads) not in message
+
+
+@pytest.mark.parametrize("kind", list(TRANSLATED))
+def test_awkward_but_valid_images_are_translated(kind, client, tmp_path):
+    output = _translate(client, "sat2map", _make_bad_input(kind, tmp_path))
+    assert output.mode == "RGB" and output.size == TRANSLATED[kind]
+
+
+def test_an_animated_image_is_translated_from_its_first_frame(client, tmp_path):
+    animation = _make_bad_input("animated.gif", tmp_path)
+    first_frame = _save(Image.open(animation).convert("RGB"), tmp_path / "first_frame.png")
+    from_animation = _translate(client, "sat2map", animation)
+    from_first_frame = _translate(client, "sat2map", first_frame)
+    assert np.abs(_pixels(from_animation) - _pixels(from_first_frame)).max() <= 1
+
+
+def test_the_server_keeps_serving_after_bad_input_and_under_concurrent_callers(client, running_app):
+    inputs = [example.input for name in WITH_WEIGHTS for example in get_task(name).examples]
+    one_by_one = [_pixels(_translate(client, "map2sat", path)) for path in inputs]
+    jobs = [client.submit("map2sat", handle_file(str(path)), api_name="/translate") for path in inputs]
+    for job, expected in zip(jobs, one_by_one, strict=True):
+        assert np.abs(_pixels(Image.open(job.result(timeout=120))) - expected).max() <= 1
+    assert running_app.process.poll() is None
+
+
+# --- SharedForward, in process -----------------------------------------------------------------------------------
+
+
+def test_requests_that_arrive_during_a_forward_pass_share_the_next_one(running_app):
+    pipeline = Pix2PixPipeline.from_pretrained(running_app.model_dir, device="cpu")
+    shared = app_module.SharedForward(pipeline, max_batch_size=4)
+    images = [Image.open(example.input) for task in WITH_WEIGHTS for example in get_task(task).examples][:6]
+    results: dict[int, Image.Image] = {}
+    with shared.run_lock:  # a forward pass is "running": the six requests queue up behind it
+        threads = [
+            threading.Thread(target=lambda i=i: results.__setitem__(i, shared(images[i], images[i].size)))
+            for i in range(6)
+        ]
+        for thread in threads:
+            thread.start()
+        while len(shared._pending) < 6:
+            time.sleep(0.01)
+    for thread in threads:
+        thread.join(timeout=60)
+    assert shared.batch_sizes == [4, 2]
+    for index, image in enumerate(images):
+        assert np.abs(_pixels(results[index]) - _pixels(pipeline(image))).max() <= 1
+
+
+def test_outputs_keep_the_aspect_ratio_with_a_sensible_size():
+    assert app_module.output_size((1, 1)) == (256, 256)
+    assert app_module.output_size((300, 200)) == (300, 200)
+    assert app_module.output_size((8000, 4000)) == (1024, 512)
+    assert app_module.output_size((1, 1000)) == (1, 1000)
+
+
+# --- Chromium ----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, running_app):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.goto(running_app.url)
+    page.wait_for_selector("#upload-button")
+    yield page
+    context.close()
+
+
+def _wait_for_image(page, selector: str, count: int = 1) -> list[str]:
+    """Wait until `count` images under `selector` have decoded; return their src URLs."""
+    page.wait_for_function(
+        """([selector, count]) => {
+            const images = [...document.querySelectorAll(selector + ' img')];
+            return images.filter(img => img.complete && img.naturalWidth > 0).length >= count;
+        }""",
+        arg=[selector, count],
+        timeout=60_000,
+    )
+    return page.eval_on_selector_all(f"{selector} img", "images => images.map(img => img.src)")
+
+
+def _fetch_image(page, url: str) -> Image.Image:
+    return Image.open(io.BytesIO(page.request.get(url).body()))
+
+
+def _screenshot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def test_browser_upload_shows_the_output_beside_the_input_with_its_latency(page):
+    page.locator("#upload-input input[type=file]").set_input_files(
+        str(get_task("facades_label2photo").examples[1].input)
+    )
+    _wait_for_image(page, "#upload-input")
+    page.click("#upload-button")
+    (src,) = _wait_for_image(page, "#upload-output")
+    assert _fetch_image(page, src).size == (256, 256)
+    page.wait_for_function("() => document.querySelector('#latency').innerText.includes(' ms')")
+    _screenshot(page, "app-upload.png")
+
+
+def test_browser_example_fills_both_compare_sliders_with_two_images_each(page):
+    page.locator("#examples button, #examples .gallery-item").first.click()
+    _wait_for_image(page, "#upload-output")
+    page.get_by_role("tab", name="Compare").click()
+    io_sources = _wait_for_image(page, "#compare-io", count=2)
+    truth_sources = _wait_for_image(page, "#compare-truth", count=2)
+    assert len(set(io_sources)) == 2 and len(set(truth_sources)) == 2
+    example = get_task("facades_label2photo").examples[0]
+    shown_truth = {src: _pixels(_fetch_image(page, src)) for src in truth_sources}
+    target = _pixels(Image.open(example.target))
+    assert min(np.abs(pixels - target).mean() for pixels in shown_truth.values()) < 3  # the real photo is shown
+    _screenshot(page, "app-compare.png")
+
+
+def test_browser_sketch_with_a_palette_brush_is_translated(page):
+    page.get_by_role("tab", name="Sketch").click()
+    editor = page.locator("#sketch-input")
+    editor.get_by_role("button", name="Brush", exact=True).click()
+    editor.get_by_role("button", name="Color", exact=True).click()
+    shop = get_task("facades_label2photo").palette[-1]
+    assert shop.name == "shop"
+    editor.locator(f'button.color[style*="rgb{shop.color}"]').click()
+    editor.get_by_role("button", name="Brush", exact=True).click()  # closes the colour menu, back to drawing
+    canvas = editor.locator("canvas").first.bounding_box()
+    x, y, width, height = canvas["x"], canvas["y"], canvas["width"], canvas["height"]
+    for row in (0.55, 0.6, 0.65):
+        page.mouse.move(x + width * 0.3, y + height * row)
+        page.mouse.down()
+        page.mouse.move(x + width * 0.7, y + height * row, steps=12)
+        page.mouse.up()
+    page.click("#sketch-button")
+    _wait_for_image(page, "#sketch-output")
+    page.wait_for_function("() => document.querySelector('#latency').innerText.includes(' ms')")
+    _screenshot(page, "app-sketch.png")
+    page.get_by_role("tab", name="Compare").click()
+    sources = _wait_for_image(page, "#compare-io", count=2)
+    drawn = [_pixels(_fetch_image(page, src)).reshape(-1, 3) for src in sources]
+    near = [np.abs(pixels - np.array(shop.color)).sum(-1) < 30 for pixels in drawn]
+    background = [
+        np.abs(pixels - np.array(get_task("facades_label2photo").background)).sum(-1) < 30 for pixels in drawn
+    ]
+    # The slider's "before" image is the sketch: mostly background, with a band of the shop colour drawn on it.
+    assert any(band.mean() > 0.02 and back.mean() > 0.5 for band, back in zip(near, background, strict=True))
+
+
+# --- last: shutdown ----------------------------------------------------------------------------------------------
+
+
+def test_nothing_a_user_uploaded_stays_on_disk_after_the_app_stops(client, running_app):
+    _translate(client, "sat2map", get_task("sat2map").examples[2].input)
+    assert any(path.is_file() for path in running_app.uploads.rglob("*"))
+    running_app.process.send_signal(signal.SIGTERM)
+    running_app.process.wait(timeout=60)
+    assert [path for path in running_app.uploads.rglob("*") if path.is_file()] == []
