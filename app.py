@@ -20,6 +20,7 @@ from typing import Any
 
 import gradio as gr
 import torch
+from huggingface_hub import is_offline_mode
 from PIL import Image
 
 from pix2pix_hub.images import open_image, prepare_image
@@ -188,10 +189,8 @@ def describe(task: Task) -> str:
     """The task's card: what goes in and out, and a notice when this machine has no weights for it."""
     text = f"**{task.title}** ({task.direction}). {task.description}"
     if not task.has_local_weights():
-        text += (
-            f"\n\n⚠️ **No weights for this task on this machine.** The app will try the Hub repo "
-            f"`{task.hub_repo_id}`. {task.how_to_get_weights()}"
-        )
+        hub = "The Hub is offline." if is_offline_mode() else f"The app will try the Hub repo `{task.hub_repo_id}`."
+        text += f"\n\n⚠️ **No weights for this task on this machine.** {hub} {task.how_to_get_weights()}"
     return text
 
 
@@ -271,7 +270,7 @@ def build_demo(default_task: str | None = None) -> gr.Blocks:
         gr.Markdown("# pix2pix: image-to-image translation\nPick a task, then draw, upload or compare.")
         if missing:
             gr.Markdown(f"Tasks without weights on this machine: {', '.join(f'`{name}`' for name in missing)}.")
-        with gr.Row(equal_height=True):
+        with gr.Row():
             task_choice = gr.Dropdown(
                 choices=[(entry.title, entry.name) for entry in TASKS.values()],
                 value=task.name,
@@ -321,10 +320,13 @@ def build_demo(default_task: str | None = None) -> gr.Blocks:
                     )
                 sketch_button = gr.Button("Translate sketch", variant="primary", elem_id="sketch-button")
             with gr.Tab("Compare", id="compare"):
-                compare = gr.ImageSlider(label="Input ↔ output", type="pil", elem_id="compare-io")
-                compare_truth = gr.ImageSlider(
-                    label="Output ↔ ground truth", type="pil", visible=False, elem_id="compare-truth"
-                )
+                gr.Markdown("Drag the handles. Pick an example to compare the output with the real image, too.")
+                with gr.Row():
+                    slider = {"type": "pil", "max_height": 420}
+                    compare = gr.ImageSlider(label="Input ↔ output", elem_id="compare-io", **slider)
+                    compare_truth = gr.ImageSlider(
+                        label="Output ↔ ground truth", visible=False, elem_id="compare-truth", **slider
+                    )
         latency = gr.Markdown(elem_id="latency")
         with gr.Accordion("How it works", open=False):
             gr.Markdown(HOW_IT_WORKS)

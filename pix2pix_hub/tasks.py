@@ -57,6 +57,7 @@ class Task:
     target: str  # what the model returns
     input_kind: InputKind
     dataset: str  # the reference implementation's data set name, for the training hint
+    train_direction: Literal["AtoB", "BtoA"]  # which half of that data set's "AB" images is the input
     palette: tuple[LabelClass, ...] = ()  # for "labels": the classes, background first
     examples: tuple[Example, ...] = ()
 
@@ -116,7 +117,8 @@ class Task:
     def how_to_get_weights(self) -> str:
         return (
             f"Train them with `accelerate launch train_accelerate.py --dataset <{self.dataset} pairs> "
-            f"--output_dir weights/{self.name}`, or set {self.override_env}=<Hub repo id or folder>."
+            f"--direction {self.train_direction} --output_dir weights/{self.name}`, or point the app at any Hub "
+            f"repo or folder with `{self.override_env}=<repo id or folder>`."
         )
 
 
@@ -192,6 +194,7 @@ TASKS: dict[str, Task] = {
             target="photo",
             input_kind="labels",
             dataset="facades",
+            train_direction="BtoA",
             palette=FACADE_CLASSES,
             examples=_examples("facades_label2photo", 3),
         ),
@@ -203,6 +206,7 @@ TASKS: dict[str, Task] = {
             target="map",
             input_kind="photo",
             dataset="maps",
+            train_direction="AtoB",
             examples=_examples("sat2map", 3),
         ),
         Task(
@@ -213,6 +217,7 @@ TASKS: dict[str, Task] = {
             target="aerial photo",
             input_kind="labels",
             dataset="maps",
+            train_direction="BtoA",
             palette=MAP_CLASSES,
             examples=_examples("map2sat", 3),
         ),
@@ -224,6 +229,7 @@ TASKS: dict[str, Task] = {
             target="photo",
             input_kind="edges",
             dataset="edges2shoes",
+            train_direction="AtoB",
         ),
         Task(
             name="edges2handbags",
@@ -233,6 +239,7 @@ TASKS: dict[str, Task] = {
             target="photo",
             input_kind="edges",
             dataset="edges2handbags",
+            train_direction="AtoB",
         ),
         Task(
             name="day2night",
@@ -242,6 +249,7 @@ TASKS: dict[str, Task] = {
             target="night photo",
             input_kind="photo",
             dataset="night2day",
+            train_direction="BtoA",
         ),
         Task(
             name="cityscapes_label2photo",
@@ -251,6 +259,7 @@ TASKS: dict[str, Task] = {
             target="photo",
             input_kind="labels",
             dataset="cityscapes",
+            train_direction="BtoA",
             palette=CITYSCAPES_CLASSES,
         ),
     )
