@@ -371,6 +371,7 @@ def main() -> None:
         demo = build_demo()
         demo.queue(max_size=QUEUE_SIZE).launch(  # host and port: GRADIO_SERVER_NAME / GRADIO_SERVER_PORT
             share=False,
+            run_history=False,  # nothing of a user's run is recorded, not even in their browser
             max_file_size=MAX_FILE_SIZE,
             allowed_paths=[str(EXAMPLES_DIR)],
             css=CSS,
