@@ -223,13 +223,14 @@ def main(args: argparse.Namespace) -> torch.nn.Module:
         f" x {args.gradient_accumulation_steps} accumulation: {total_steps} steps in the full schedule, "
         f"training to step {max_steps}"
     )
-    started = time.monotonic()
+    started, bad_images = time.monotonic(), set()
     progress = tqdm(initial=global_step, total=max_steps, disable=not accelerator.is_local_main_process)
     generator.train()
     discriminator.train()
     for batch in batches if global_step < max_steps else []:
         losses = training_step(accelerator, nets, batch, options)
-        for reason in batch["skipped"]:
+        for reason in set(batch["skipped"]) - bad_images:  # each bad image is logged once, counted at the end
+            bad_images.add(reason)
             logger.warning(f"skipped a bad image: {reason}", main_process_only=False)
         if args.record_batches:
             record_batch(output_dir, accelerator.process_index, global_step, batch["names"])
@@ -251,6 +252,8 @@ def main(args: argparse.Namespace) -> torch.nn.Module:
         if global_step >= max_steps:
             break
     progress.close()
+    if bad_images:
+        logger.warning(f"skipped {len(bad_images)} bad images in this process's data", main_process_only=False)
 
     # The Hub folder: the evaluated generator, its metrics and samples, a model card with the exact command
     final, result = run_evaluation(accelerator, generator, eval_dataset, args, global_step, history)

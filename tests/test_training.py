@@ -249,7 +249,7 @@ def test_run_killed_after_a_checkpoint_resumes_to_the_same_weights(tmp_path):
 def test_bad_image_stops_the_run_naming_it_unless_skipped(tmp_path):
     root = write_ab_folder(tmp_path / "ab", {"train": 4, "test": 1})
     corrupt(root / "train" / "0.png")  # the first pair, which also tells the channel counts
-    flags = ["--dataset", str(root), *QUIET, "--max_train_steps", "4", "--no_flip"]
+    flags = ["--dataset", str(root), *QUIET, "--max_train_steps", "8", "--no_flip"]  # two epochs
 
     failed = train(*flags, "--output_dir", str(tmp_path / "strict"))
     assert failed.returncode != 0
@@ -258,7 +258,8 @@ def test_bad_image_stops_the_run_naming_it_unless_skipped(tmp_path):
     skipped = train(*flags, "--output_dir", str(tmp_path / "lenient"), "--skip_bad_images")
     assert skipped.returncode == 0, skipped.stderr[-3000:]
     log = (tmp_path / "lenient" / "logs" / "train.log").read_text()
-    assert f"skipped a bad image: {root / 'train' / '0.png'}: cannot decode image" in log
+    assert log.count(f"skipped a bad image: {root / 'train' / '0.png'}: cannot decode image") == 1
+    assert "skipped 1 bad images" in log
 
 
 def test_wgangp_with_instance_norm_and_gradient_accumulation_trains(tmp_path):
