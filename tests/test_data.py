@@ -56,6 +56,12 @@ def test_reference_ab_folder_splits_left_half_as_a(tmp_path):
     assert train.side_names == ("A", "B")
 
 
+def test_flat_folder_of_ab_images_is_one_train_split(tmp_path):
+    root = write_ab_folder(tmp_path / "ab", {"train": 10})
+    train, held_out, description = load_splits(DataSpec(str(root / "train")))
+    assert (len(train), len(held_out)) == (9, 1) and "held out" in description
+
+
 def test_paired_folders_match_by_name_and_resize_a_mismatched_target(tmp_path):
     root = write_paired_folders(tmp_path / "pairs", count=5, size=32, b_size=48)
     train, evaluation, description = load_splits(DataSpec(str(root), eval_split_fraction=0.2))

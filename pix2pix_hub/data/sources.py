@@ -236,6 +236,8 @@ def open_splits(spec: DataSpec) -> dict[str, PairSource]:
             for child in sorted(path.iterdir())
             if child.is_dir() and _image_files(child)
         }
+        if not side_by_side and _image_files(path):  # AB images directly in the folder: one train split
+            side_by_side = {"train": SideBySideFiles(_image_files(path), spec.direction)}
         if side_by_side:
             return side_by_side
     return {name: _column_pairs(table, spec, name) for name, table in _load_table(spec).items()}
