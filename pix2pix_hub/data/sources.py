@@ -5,7 +5,8 @@ images and `source.name(i)` says where it came from, for error messages. Nothing
 decoding happens in DataLoader workers.
 
 Folder layouts:
-- the reference "AB" layout: `train/`, `val/`, `test/` of side-by-side images, A on the left half, B on the right;
+- the reference "AB" layout: `train/`, `val/`, `test/` of side-by-side images, A on the left half, B on the right
+  (or such images directly in the folder: one `train` split);
 - two folders `A/` and `B/` paired by file name (optionally `A/train`, `B/train`, ... per split).
 """
 
