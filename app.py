@@ -7,6 +7,7 @@ Concurrent requests for one model share forward passes (`SharedForward`); `/tran
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 import signal
@@ -100,12 +101,12 @@ class SharedForward:
 
 
 _models: dict[str, SharedForward] = {}
-_models_lock = threading.Lock()
+_loading = {name: threading.Lock() for name in TASKS}  # one load at a time per task; other tasks stay free
 
 
 def model_for(task: Task) -> SharedForward:
     """Load a task's model once per process; a failed load is retried on the next request."""
-    with _models_lock:
+    with _loading[task.name]:
         if task.name not in _models:
             try:
                 _models[task.name] = SharedForward(task.load_pipeline())
@@ -113,6 +114,16 @@ def model_for(task: Task) -> SharedForward:
                 print(f"[pix2pix app] {error}", flush=True)
                 raise gr.Error(f"No weights for {task.title} yet. {task.how_to_get_weights()}") from None
         return _models[task.name]
+
+
+def warm_up() -> None:
+    """Load every model this machine has while the server starts, so that no user waits for a load."""
+    for task in TASKS.values():
+        if task.has_local_weights():
+            try:
+                model_for(task)
+            except gr.Error as error:
+                print(f"[pix2pix app] {task.name}: {error.message}", flush=True)
 
 
 def output_size(size: tuple[int, int]) -> tuple[int, int]:
@@ -132,7 +143,8 @@ def decode_upload(payload: dict[str, Any] | None) -> Image.Image:
         return open_image(path)
     except ValueError as error:
         shown_name = payload.get("orig_name") or path.name
-        raise gr.Error(str(error).replace(str(path), shown_name), print_exception=False) from None
+        message = str(error).replace(str(path), shown_name)
+        raise gr.Error(html.escape(message, quote=False), print_exception=False) from None  # the modal renders HTML
 
 
 @dataclass
@@ -150,7 +162,7 @@ def run_translation(task_name: str, decode: Callable[[], Image.Image]) -> tuple[
     try:
         task = get_task(task_name)
     except ValueError as error:
-        raise gr.Error(str(error), print_exception=False) from None
+        raise gr.Error(html.escape(str(error), quote=False), print_exception=False) from None
     start = time.perf_counter()
     image = decode()
     output = model_for(task)(image, output_size(image.size))
@@ -368,6 +380,7 @@ def main() -> None:
     cache = tempfile.mkdtemp(prefix="pix2pix-app-", dir=base)
     os.environ["GRADIO_TEMP_DIR"] = cache
     try:
+        threading.Thread(target=warm_up, daemon=True).start()
         demo = build_demo()
         demo.queue(max_size=QUEUE_SIZE).launch(  # host and port: GRADIO_SERVER_NAME / GRADIO_SERVER_PORT
             share=False,

@@ -116,9 +116,9 @@ class Task:
 
     def how_to_get_weights(self) -> str:
         return (
-            f"Train them with `accelerate launch train_accelerate.py --dataset <{self.dataset} pairs> "
+            f"Train them with `accelerate launch train_accelerate.py --dataset {self.dataset.upper()}_PAIRS "
             f"--direction {self.train_direction} --output_dir weights/{self.name}`, or point the app at any Hub "
-            f"repo or folder with `{self.override_env}=<repo id or folder>`."
+            f"repo or folder with `{self.override_env}=REPO_ID_OR_FOLDER`."
         )
 
 
