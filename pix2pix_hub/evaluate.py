@@ -23,6 +23,7 @@ from .data import PairedImageDataset, PairSource, collate_pairs, load_splits
 from .data.arguments import add_data_arguments, data_spec, preprocessing
 from .hub import atomic_write_bytes, atomic_write_text
 from .images import tensor_to_image
+from .judges import Bounds, Judge, mean_target
 from .metrics import mean_metrics, pair_metrics
 from .models import Pix2PixGenerator
 from .pipeline import Pix2PixPipeline
@@ -39,6 +40,7 @@ class Evaluation:
     num_pairs: int
     grid: Image.Image
     skipped: list[str] = field(default_factory=list)
+    bounds: dict[str, dict] = field(default_factory=dict)  # see `pix2pix_hub.judges.Bounds`
 
 
 def png_bytes(image: Image.Image) -> bytes:
@@ -66,20 +68,25 @@ def evaluate(
     device: str | torch.device | None = None,
     seed: int = 0,
     num_workers: int = 0,
+    bounds: Bounds | None = None,
 ) -> Evaluation:
-    """Translate every pair of `dataset` (its evaluation view) and score outputs against targets."""
+    """Translate every pair of `dataset` (its evaluation view) and score outputs against targets (and `bounds`)."""
     pipe = Pix2PixPipeline(generator, device=device, backend="torch")  # the model itself, at any input size
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=num_workers, collate_fn=collate_pairs)
     per_image, rows, skipped = [], [], []
     for batch in loader:
         outputs = pipe.forward(batch["source"], seed=seed)
         skipped += batch["skipped"]
+        if bounds is not None:
+            bounds.update(batch["source"], outputs.cpu(), batch["target"])
         for source, output, target in zip(batch["source"], outputs, batch["target"], strict=True):
             output_image, target_image = tensor_to_image(output), tensor_to_image(target)
             per_image.append(pair_metrics(output_image, target_image))
             if len(rows) < GRID_ROWS:
                 rows.append((tensor_to_image(source), output_image, target_image))
-    return Evaluation(mean_metrics(per_image), len(per_image), sample_grid(rows), skipped)
+    return Evaluation(
+        mean_metrics(per_image), len(per_image), sample_grid(rows), skipped, bounds.compute() if bounds else {}
+    )
 
 
 def evaluation_view(pairs: PairSource, args: argparse.Namespace, generator: Pix2PixGenerator) -> PairedImageDataset:
@@ -101,6 +108,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch_size", type=int, default=EVAL_BATCH_SIZE)
     parser.add_argument("--seed", type=int, default=0, help="dropout noise of 'paper' inference mode")
     parser.add_argument("--device", default=None, help="cuda or cpu (default: cuda when available)")
+    parser.add_argument(
+        "--bounds", action="store_true", help="also score the mean training target (an output that ignores the input)"
+    )
+    parser.add_argument(
+        "--judge",
+        default=None,
+        help="a judge (pix2pix_hub.judges: FCN-score for facades, structure score for maps) that scores outputs, "
+        "real targets and the mean training target; implies --bounds",
+    )
     add_data_arguments(parser)
     return parser.parse_args(argv)
 
@@ -108,9 +124,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     generator = Pix2PixGenerator.from_pretrained(args.model)
-    _, pairs, description = load_splits(data_spec(args), args.split)
+    train_pairs, pairs, description = load_splits(data_spec(args), args.split)
     dataset = evaluation_view(pairs, args, generator)
-    result = evaluate(generator, dataset, args.batch_size, args.device, args.seed, args.dataloader_num_workers)
+    bounds = None
+    if args.bounds or args.judge:
+        judge = Judge.from_pretrained(args.judge) if args.judge else None
+        bounds = Bounds(mean_target(evaluation_view(train_pairs, args, generator)), judge)
+    result = evaluate(generator, dataset, args.batch_size, args.device, args.seed, args.dataloader_num_workers, bounds)
     report = {
         "model": args.model,
         "dataset": args.dataset,
@@ -119,6 +139,7 @@ def main(argv: list[str] | None = None) -> dict:
         "num_pairs": result.num_pairs,
         "skipped_images": result.skipped,
         **result.metrics,
+        **result.bounds,
     }
     output_dir = Path(args.output_dir)
     atomic_write_text(output_dir / "metrics.json", json.dumps(report, indent=2))

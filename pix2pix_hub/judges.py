@@ -25,9 +25,11 @@ import torch
 import torch.nn.functional as F
 from skimage.metrics import structural_similarity
 from torch import nn
+from torch.utils.data import Dataset
 
 from .hub import StrictHubMixin, atomic_write_text, read_model_card_template
-from .images import image_to_tensor, open_image
+from .images import image_to_tensor, open_image, tensor_to_image
+from .metrics import mean_metrics, pair_metrics
 from .recipe import PAPER_URL, PROJECT_REPO_URL
 
 # The CMP facade label maps colour their 12 classes with the jet colour map; measured on the training label maps
@@ -228,6 +230,52 @@ SCORES = {"facades": FCNScore, "maps": MapStructureScore}
 def judge_score(judge: Judge) -> FCNScore | MapStructureScore:
     """The score accumulator that fits this judge's kind."""
     return SCORES[judge.kind](judge)
+
+
+def mean_target(dataset: Dataset) -> torch.Tensor:
+    """The average target image (3, H, W) of a paired dataset: the best output that ignores its input, for L1."""
+    total = None
+    for index in range(len(dataset)):
+        target = dataset[index]["target"].double()
+        total = target if total is None else total + target
+    return (total / len(dataset)).float()
+
+
+JUDGED = ("output", "real_target", "mean_training_target")  # the images a judge scores, best to worst
+
+
+class Bounds:
+    """What a model's scores mean: the same scores for the mean training target and, with a judge, the real target.
+
+    The judge reads the source back from an image (labels from a facade photo, a map from an aerial photo), so it
+    scores the model's outputs, the real targets (upper bound) and the mean training target (lower bound), and
+    `gap_closed` says which fraction of the way from the lower to the upper bound the outputs get.
+    """
+
+    def __init__(self, mean_target: torch.Tensor, judge: Judge | None = None):
+        self.mean_target, self.judge = mean_target, judge
+        self.mean_target_metrics: list[dict[str, float]] = []
+        self.judged = {name: judge_score(judge) for name in JUDGED} if judge is not None else {}
+
+    def update(self, sources: torch.Tensor, outputs: torch.Tensor, targets: torch.Tensor) -> None:
+        mean_targets = self.mean_target.expand_as(targets)
+        mean_image = tensor_to_image(self.mean_target)
+        self.mean_target_metrics += [pair_metrics(mean_image, tensor_to_image(target)) for target in targets]
+        images = {"output": outputs, "real_target": targets, "mean_training_target": mean_targets}
+        for name, score in self.judged.items():
+            score.update(images[name], sources)
+
+    def compute(self) -> dict[str, dict]:
+        report = {"mean_training_target": mean_metrics(self.mean_target_metrics)}
+        if self.judged:
+            judged = {name: score.compute() for name, score in self.judged.items()}
+            low, high, output = judged["mean_training_target"], judged["real_target"], judged["output"]
+            judged["gap_closed"] = {
+                name: (output[name] - low[name]) / (high[name] - low[name]) if high[name] != low[name] else float("nan")
+                for name in output
+            }
+            report["judge"] = {"kind": self.judge.kind, **judged}
+        return report
 
 
 def load_ab_folder(folder: str | Path, size: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -7,11 +7,13 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
+from pix2pix_hub.evaluate import main as evaluate_main
 from pix2pix_hub.hub import save_state_dict
 from pix2pix_hub.images import image_to_tensor
 from pix2pix_hub.judges import (
     FACADE_PALETTE,
     NUM_FACADE_CLASSES,
+    Bounds,
     FCNScore,
     Judge,
     MapStructureScore,
@@ -24,6 +26,7 @@ from pix2pix_hub.judges import (
     train_judge,
     training_targets,
 )
+from pix2pix_hub.models import Pix2PixGenerator
 
 
 def blocky_labels(count: int, size: int, seed: int = 0) -> torch.Tensor:
@@ -152,16 +155,66 @@ def learnable_facades(count: int, size: int) -> tuple[torch.Tensor, torch.Tensor
     return photos.clamp(-1, 1), labels
 
 
-def test_a_tiny_facade_judge_learns_and_scores_real_photos_above_the_mean_photo():
+@pytest.fixture(scope="module")
+def trained_facade_judge() -> tuple[Judge, list[float]]:
+    """A tiny facade judge trained on photos whose colour encodes the class, with its loss curve."""
     photos, labels = learnable_facades(8, 40)
     judge = Judge(kind="facades", width=8, depth=2, image_size=32)
     losses = train_judge(judge, photos, labels, steps=60, batch_size=4, learning_rate=1e-2)
+    return judge, losses
+
+
+def test_a_tiny_facade_judge_learns_and_scores_real_photos_above_the_mean_photo(trained_facade_judge):
+    judge, losses = trained_facade_judge
     assert np.mean(losses[-5:]) < 0.6 * np.mean(losses[:5])
+    photos, labels = learnable_facades(8, 40)
     label_maps = paint(labels)
     real, mean = judge_score(judge), judge_score(judge)
     real.update(photos, label_maps)
     mean.update(photos.mean(dim=0, keepdim=True).expand_as(photos), label_maps)
     assert real.compute()["per_pixel_accuracy"] > mean.compute()["per_pixel_accuracy"] + 0.3
+
+
+@pytest.mark.parametrize(("outputs_are", "expected_gap_closed"), [("real", 1.0), ("mean", 0.0)])
+def test_bounds_place_outputs_between_the_mean_and_the_real_target(
+    trained_facade_judge, outputs_are, expected_gap_closed
+):
+    judge, _ = trained_facade_judge
+    photos, labels = learnable_facades(8, 40)
+    mean_photo = photos.mean(dim=0)
+    bounds = Bounds(mean_photo, judge)
+    outputs = photos if outputs_are == "real" else mean_photo.expand_as(photos)
+    bounds.update(paint(labels), outputs, photos)
+    report = bounds.compute()
+    assert report["judge"]["kind"] == "facades"
+    assert report["judge"]["gap_closed"] == pytest.approx(dict.fromkeys(report["judge"]["output"], expected_gap_closed))
+    assert report["mean_training_target"]["l1"] == pytest.approx(
+        (photos - mean_photo).abs().mean().item() / 2, rel=0.02
+    )
+
+
+def test_bounds_without_a_judge_score_only_the_mean_target():
+    targets = torch.rand(3, 3, 16, 16) * 2 - 1
+    bounds = Bounds(targets.mean(dim=0))
+    bounds.update(targets, targets, targets)
+    assert set(bounds.compute()) == {"mean_training_target"}
+    assert set(bounds.compute()["mean_training_target"]) == {"l1", "psnr", "ssim"}
+
+
+def test_evaluate_cli_reports_the_judge_and_the_bounds(tmp_path, trained_facade_judge):
+    write_ab_folder(tmp_path / "data" / "train", 4, seed=0)
+    write_ab_folder(tmp_path / "data" / "test", 2, seed=100)
+    trained_facade_judge[0].save_pretrained(tmp_path / "judge", model_card_kwargs={"bounds": {}})
+    Pix2PixGenerator(arch="resnet_6blocks", ngf=4, norm="instance").save_pretrained(tmp_path / "model")
+    report = evaluate_main(
+        ["--model", str(tmp_path / "model"), "--dataset", str(tmp_path / "data"), "--direction", "BtoA"]
+        + ["--output_dir", str(tmp_path / "eval"), "--load_size", "32", "--crop_size", "32"]
+        + ["--judge", str(tmp_path / "judge")]
+    )
+    assert json.loads((tmp_path / "eval" / "metrics.json").read_text()) == report
+    assert set(report["judge"]) == {"kind", "output", "real_target", "mean_training_target", "gap_closed"}
+    assert report["judge"]["real_target"]["per_pixel_accuracy"] > report["judge"]["output"]["per_pixel_accuracy"]
+    assert set(report["mean_training_target"]) == {"l1", "psnr", "ssim"}
 
 
 def test_a_tiny_map_judge_regression_loss_falls():
