@@ -90,7 +90,8 @@ def running_app(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(running_app):
-    return Client(running_app.url, verbose=False, download_files=str(running_app.root / "downloads"))
+    downloads = str(running_app.root / "downloads")
+    return Client(running_app.url, verbose=False, download_files=downloads, analytics_enabled=False)
 
 
 @pytest.fixture(scope="module")
@@ -315,6 +316,20 @@ def test_browser_upload_shows_the_output_beside_the_input_with_its_latency(page)
     assert _fetch_image(page, src).size == (256, 256)
     page.wait_for_function("() => document.querySelector('#latency').innerText.includes(' ms')")
     _screenshot(page, "app-upload.png")
+
+
+def test_browser_bad_upload_shows_a_message_naming_the_file_and_the_page_keeps_working(page, tmp_path):
+    page.locator("#upload-input input[type=file]").set_input_files(str(_make_bad_input("truncated.jpg", tmp_path)))
+    page.click("#upload-button")
+    page.get_by_text("truncated.jpg: cannot decode image").wait_for(timeout=60_000)
+    assert page.get_by_text("Traceback").count() == 0
+    _screenshot(page, "app-bad-upload.png")
+    page.locator("#upload-input input[type=file]").set_input_files(
+        str(get_task("facades_label2photo").examples[2].input)
+    )
+    _wait_for_image(page, "#upload-input")
+    page.click("#upload-button")
+    _wait_for_image(page, "#upload-output")
 
 
 def test_browser_example_fills_both_compare_sliders_with_two_images_each(page):
