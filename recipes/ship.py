@@ -1,0 +1,210 @@
+"""Ship a trained run as a bundled model: float16 weights, their evaluation beside them and a model card.
+
+    python recipes/ship.py facades_label2photo [--data ../shared/data/facades]
+
+Reads `runs/<task>/` (written by `recipes/<task>.sh`) and writes `weights/<task>/`: model.safetensors (float16;
+loading casts back to float32), config.json, README.md, and eval/metrics.json + eval/grid.png from
+`python -m pix2pix_hub.evaluate`. The float32 run is evaluated as well (`runs/<task>/eval/`), so the card states
+what half precision costs. Prints the task's rows for the project README's results table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from huggingface_hub import EvalResult
+from jinja2 import Template
+from safetensors.torch import load_file
+
+from pix2pix_hub.evaluate import main as evaluate
+from pix2pix_hub.hub import CONFIG_NAME, WEIGHTS_NAME, atomic_write_text, read_model_card_template, save_state_dict
+from pix2pix_hub.models import Pix2PixGenerator
+
+EVAL_SIZE = "128"  # the CPU recipes train and evaluate at 128x128
+
+
+@dataclass(frozen=True)
+class Shipment:
+    """What a bundled task was trained on and how it is judged."""
+
+    dataset: str  # folder under ../shared/data
+    split: str  # the held-out split evaluated
+    dataset_name: str
+    domain: str
+    direction: str
+    source: str
+    target: str
+    judge: str | None  # a folder under weights/judges/
+
+
+SHIPMENTS = {
+    "facades_label2photo": Shipment(
+        "facades", "test", "CMP Facades", "European building fronts", "BtoA", "label map", "photo", "facades"
+    ),
+    "sat2map": Shipment("maps", "val", "pix2pix maps", "Manhattan, Google Maps", "AtoB", "aerial photo", "map", None),
+    "map2sat": Shipment("maps", "val", "pix2pix maps", "Manhattan, Google Maps", "BtoA", "map", "aerial photo", "maps"),
+}
+JUDGE_TEXT = {
+    "facades": "**FCN-score** (the paper's realism measure, Sec. 4.2): the facade segmenter "
+    "[`weights/judges/facades`](../judges/facades), trained on the training photos only, labels each generated "
+    "photo, and the scores say how well its labels recover the input label map. The generated photos close "
+    "**{gap:.0%}** of the per-pixel-accuracy gap between the mean training photo and the real photos.",
+    "maps": "**Structure score**: the photo -> map regressor [`weights/judges/maps`](../judges/maps), trained on "
+    "the training pairs only, reads a map back from each generated aerial photo and is compared with the input map "
+    "(structure L1: lower is better). The generated photos close **{gap:.0%}** of the structure-L1 gap between the "
+    "mean training photo and the real photos.",
+}
+JUDGE_GAP_METRIC = {"facades": "per_pixel_accuracy", "maps": "structure_l1"}
+METRIC_NAMES = {
+    "l1": "L1",
+    "psnr": "PSNR (dB)",
+    "ssim": "SSIM",
+    "per_pixel_accuracy": "FCN-score per-pixel accuracy",
+    "per_class_accuracy": "FCN-score per-class accuracy",
+    "class_iou": "FCN-score class IoU",
+    "structure_l1": "structure L1",
+    "structure_ssim": "structure SSIM",
+}
+PERFECT = {"l1": "0", "psnr": "∞", "ssim": "1"}
+
+
+def save_half_precision(run_dir: Path, out_dir: Path) -> None:
+    """The run's weights as float16 (integer buffers such as batch-norm counters stay as they are)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tensors = load_file(run_dir / WEIGHTS_NAME)
+    save_state_dict({k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}, out_dir / WEIGHTS_NAME)
+    shutil.copyfile(run_dir / CONFIG_NAME, out_dir / CONFIG_NAME)
+
+
+def evaluate_folder(model: Path, shipment: Shipment, data: str, output_dir: Path) -> tuple[dict, str]:
+    """Run `python -m pix2pix_hub.evaluate` on the held-out split; returns its report and the command."""
+    argv = ["--model", str(model), "--dataset", data, "--split", shipment.split, "--direction", shipment.direction]
+    argv += ["--load_size", EVAL_SIZE, "--crop_size", EVAL_SIZE, "--output_dir", str(output_dir)]
+    argv += ["--judge", f"weights/judges/{shipment.judge}"] if shipment.judge else ["--bounds"]
+    return evaluate(argv), "python -m pix2pix_hub.evaluate " + " ".join(argv)
+
+
+def run_card_fields(run_dir: Path) -> dict[str, str]:
+    """Recipe, steps, hardware, time and command as the trainer wrote them into the run's model card."""
+    card = (run_dir / "README.md").read_text(encoding="utf-8")
+    recipe = re.search(r"^- Recipe: (.+)$", card, re.MULTILINE)
+    steps = re.search(r"^- Steps: (\d+) on (.+) \((.+)\)$", card, re.MULTILINE)
+    command = re.search(r"^(accelerate launch train_accelerate\.py .+)$", card, re.MULTILINE)
+    if not (recipe and steps and command):
+        raise ValueError(f"{run_dir}/README.md: no training section from train_accelerate.py (is the run finished?)")
+    return {
+        "recipe": recipe.group(1),
+        "steps": steps.group(1),
+        "hardware": steps.group(2),
+        "training_time": steps.group(3),
+        "command": command.group(1),
+    }
+
+
+def result_rows(shipped: dict, float32: dict) -> list[dict[str, str]]:
+    """One row per metric: the shipped model, the mean training target, the real target, the float32 model."""
+    rows = []
+    for name in ("l1", "psnr", "ssim"):
+        digits = 2 if name == "psnr" else 4
+        rows.append(
+            {
+                "key": name,
+                "name": METRIC_NAMES[name],
+                "model": f"{shipped[name]:.{digits}f}",
+                "mean": f"{shipped['mean_training_target'][name]:.{digits}f}",
+                "real": PERFECT[name],
+                "float32": f"{float32[name]:.{digits}f}",
+            }
+        )
+    judged = shipped.get("judge", {})
+    for name, value in judged.get("output", {}).items():
+        rows.append(
+            {
+                "key": name,
+                "name": METRIC_NAMES[name],
+                "model": f"{value:.4f}",
+                "mean": f"{judged['mean_training_target'][name]:.4f}",
+                "real": f"{judged['real_target'][name]:.4f}",
+                "float32": f"{float32['judge']['output'][name]:.4f}",
+            }
+        )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("task", choices=sorted(SHIPMENTS))
+    parser.add_argument("--data", default=None, help="the AB folder (default: ../shared/data/<dataset>)")
+    parser.add_argument("--run_dir", default=None, help="the trained run (default: runs/<task>)")
+    parser.add_argument("--out_dir", default=None, help="where to ship it (default: weights/<task>)")
+    args = parser.parse_args(argv)
+    shipment = SHIPMENTS[args.task]
+    data = args.data or f"../shared/data/{shipment.dataset}"
+    run_dir = Path(args.run_dir or f"runs/{args.task}")
+    out_dir = Path(args.out_dir or f"weights/{args.task}")
+    if not (run_dir / WEIGHTS_NAME).is_file():
+        sys.exit(f"{run_dir}: no trained model here; run `bash recipes/{args.task}.sh` first")
+
+    save_half_precision(run_dir, out_dir)
+    float32, _ = evaluate_folder(run_dir, shipment, data, run_dir / "eval")
+    shipped, eval_command = evaluate_folder(out_dir, shipment, data, out_dir / "eval")
+    rows = result_rows(shipped, float32)
+    run = run_card_fields(run_dir)
+    judge_text = ""
+    if shipment.judge:
+        gap = shipped["judge"]["gap_closed"][JUDGE_GAP_METRIC[shipment.judge]]
+        judge_text = JUDGE_TEXT[shipment.judge].format(gap=gap)
+
+    extra = Template(read_model_card_template("trained_model.md")).render(
+        num_pairs=shipped["num_pairs"],
+        split=shipment.split,
+        size=EVAL_SIZE,
+        eval_command=eval_command,
+        rows=rows,
+        judge_text=judge_text,
+        task=args.task,
+        data=data,
+        dataset_name=shipment.dataset_name,
+        domain=shipment.domain,
+        source=shipment.source,
+        target=shipment.target,
+        training_time=run["training_time"],
+    )
+    model_name = f"pix2pix-hub {args.task}"
+    eval_results = [
+        EvalResult(
+            task_type="image-to-image",
+            dataset_type=f"pix2pix-{shipment.dataset}",
+            dataset_name=shipment.dataset_name,
+            dataset_split=shipment.split,
+            metric_type=row["key"],
+            metric_name=row["name"],
+            metric_value=float(row["model"]),
+        )
+        for row in rows
+    ]
+    generator = Pix2PixGenerator.from_pretrained(out_dir)
+    card = generator.generate_model_card(
+        card_data={"model_name": model_name, "eval_results": eval_results},
+        model_name=model_name,
+        description=f"It translates a {shipment.source} into a {shipment.target} ({shipment.dataset_name} data).",
+        dataset=f"{shipment.dataset_name} ({data}, train split)",
+        direction=shipment.direction,
+        source=shipment.source,
+        target=shipment.target,
+        sample_grid="eval/grid.png",
+        extra_sections=extra,
+        **run,
+    )
+    atomic_write_text(out_dir / "README.md", str(card))
+    print(json.dumps({"task": args.task, "rows": rows, "judge_gap_closed": shipped.get("judge", {}).get("gap_closed")}))
+
+
+if __name__ == "__main__":
+    main()
