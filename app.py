@@ -26,7 +26,7 @@ from PIL import Image
 
 from pix2pix_hub.images import open_image, prepare_image
 from pix2pix_hub.pipeline import Pix2PixPipeline
-from pix2pix_hub.recipe import PAPER_URL, PROJECT_REPO_URL
+from pix2pix_hub.recipe import PAPER, PAPER_URL, PROJECT_REPO_URL
 from pix2pix_hub.tasks import EXAMPLES_DIR, TASKS, Task, get_task
 
 MAX_BATCH_SIZE = 8  # images per shared forward pass
@@ -39,10 +39,10 @@ SKETCH_SIZE = 256
 
 HOW_IT_WORKS = f"""
 **How it works.** pix2pix ([Isola, Zhu, Zhou, Efros, CVPR 2017]({PAPER_URL})) is a conditional GAN. A U-Net
-generator with skip connections maps the input (resized to 256×256) to the output; during training a 70×70
-PatchGAN discriminator judges (input, output) pairs patch by patch, and an L1 loss (weight 100) keeps the output
-close to the real target. One model is trained per task on paired images. Code, training and weights:
-[pix2pix-hub]({PROJECT_REPO_URL}).
+generator with skip connections maps the input (resized to {PAPER.crop_size}×{PAPER.crop_size}) to the output;
+during training a 70×70 PatchGAN discriminator judges (input, output) pairs patch by patch, and an L1 loss
+(weight {PAPER.lambda_l1:g}) keeps the output close to the real target. One model is trained per task on paired
+images. Code, training and weights: [pix2pix-hub]({PROJECT_REPO_URL}).
 """
 
 
@@ -273,10 +273,10 @@ CSS = """
 """
 
 
-def build_demo(default_task: str | None = None) -> gr.Blocks:
-    """The whole UI, driven by the task registry."""
+def build_demo() -> gr.Blocks:
+    """The whole UI, driven by the task registry; it opens on the first task this machine has weights for."""
     with_weights = [task.name for task in TASKS.values() if task.has_local_weights()]
-    task = get_task(default_task or (with_weights[0] if with_weights else next(iter(TASKS))))
+    task = get_task(with_weights[0] if with_weights else next(iter(TASKS)))
     missing = [name for name in TASKS if name not in with_weights]
     with gr.Blocks(title="pix2pix", analytics_enabled=False, delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown("# pix2pix: image-to-image translation\nPick a task, then draw, upload or compare.")
