@@ -14,6 +14,7 @@ import signal
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,7 +65,7 @@ class SharedForward:
     def __init__(self, pipeline: Pix2PixPipeline, max_batch_size: int = MAX_BATCH_SIZE):
         self.pipeline = pipeline
         self.max_batch_size = max_batch_size
-        self.batch_sizes: list[int] = []  # one entry per forward pass
+        self.batch_sizes: deque[int] = deque(maxlen=1000)  # of the latest forward passes
         self._pending: list[_Request] = []
         self._pending_lock = threading.Lock()
         self.run_lock = threading.Lock()  # held for the length of a forward pass
@@ -188,7 +189,7 @@ def show_result(result: Result | None, target_path: str | None):
         return gr.skip(), gr.skip(), gr.skip()
     task = get_task(result.task)
     (in_w, in_h), (out_w, out_h) = result.input.size, result.output.size
-    latency = f"**{task.title}**: {in_w}×{in_h} → {out_w}×{out_h} in **{result.seconds * 1000:.0f} ms**"
+    latency = f"{task.direction}: {in_w}×{in_h} → {out_w}×{out_h} px in **{result.seconds * 1000:.0f} ms**"
     before = result.input.convert("RGB").resize(result.output.size, Image.Resampling.BICUBIC)
     truth = gr.ImageSlider(visible=False, value=None)
     if target_path:
@@ -199,7 +200,7 @@ def show_result(result: Result | None, target_path: str | None):
 
 def describe(task: Task) -> str:
     """The task's card: what goes in and out, and a notice when this machine has no weights for it."""
-    text = f"**{task.title}** ({task.direction}). {task.description}"
+    text = f"**{task.title}**. {task.description}"
     if not task.has_local_weights():
         hub = "The Hub is offline." if is_offline_mode() else f"The app will try the Hub repo `{task.hub_repo_id}`."
         text += f"\n\n⚠️ **No weights for this task on this machine.** {hub} {task.how_to_get_weights()}"

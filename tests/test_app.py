@@ -249,7 +249,7 @@ def test_requests_that_arrive_during_a_forward_pass_share_the_next_one(running_a
             time.sleep(0.01)
     for thread in threads:
         thread.join(timeout=60)
-    assert shared.batch_sizes == [4, 2]
+    assert list(shared.batch_sizes) == [4, 2]
     for index, image in enumerate(images):
         assert np.abs(_pixels(results[index]) - _pixels(pipeline(image))).max() <= 1
 
