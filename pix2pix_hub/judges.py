@@ -301,7 +301,7 @@ def train_judge(
     photos: torch.Tensor,
     targets: torch.Tensor,
     steps: int,
-    batch_size: int = 16,
+    batch_size: int = 8,
     learning_rate: float = 2e-3,
     seed: int = 0,
     log: Callable[[int, float], None] | None = None,
@@ -346,7 +346,7 @@ def training_targets(kind: str, images: torch.Tensor, size: int) -> torch.Tensor
     return _resize(targets, size)
 
 
-def bounds(judge: Judge, train_folder: str | Path, test_folder: str | Path) -> dict[str, dict[str, float]]:
+def folder_bounds(judge: Judge, train_folder: str | Path, test_folder: str | Path) -> dict[str, dict[str, float]]:
     """Scores of the real test photos (the upper bound) and of the mean training photo (the lower bound)."""
     train_photos, _ = load_ab_folder(train_folder, 256)
     test_photos, test_conditions = load_ab_folder(test_folder, 256)
@@ -375,7 +375,7 @@ def _train_command(args: argparse.Namespace) -> None:
 
     train_judge(judge, photos, targets, args.steps, args.batch_size, args.learning_rate, args.seed, log)
     minutes = (time.monotonic() - started) / 60
-    scores = bounds(judge, Path(args.data) / "train", Path(args.data) / args.eval_split)
+    scores = folder_bounds(judge, Path(args.data) / "train", Path(args.data) / args.eval_split)
     command = "python -m pix2pix_hub.judges " + " ".join(args.argv)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     atomic_write_text(Path(args.out) / "bounds.json", json.dumps(scores, indent=2) + "\n")
@@ -396,7 +396,7 @@ def _train_command(args: argparse.Namespace) -> None:
 
 def _bounds_command(args: argparse.Namespace) -> None:
     judge = Judge.from_pretrained(args.judge)
-    print(json.dumps(bounds(judge, Path(args.data) / "train", Path(args.data) / args.eval_split), indent=2))
+    print(json.dumps(folder_bounds(judge, Path(args.data) / "train", Path(args.data) / args.eval_split), indent=2))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -407,8 +407,8 @@ def main(argv: list[str] | None = None) -> None:
     train.add_argument("--data", required=True, help="folder with train/ and the eval split (AB images)")
     train.add_argument("--out", required=True, help="folder to save the judge in (Hub layout)")
     train.add_argument("--eval_split", default="test", help="split for the bounds (facades: test, maps: val)")
-    train.add_argument("--steps", type=int, default=1500)
-    train.add_argument("--batch_size", type=int, default=16)
+    train.add_argument("--steps", type=int, default=1200)
+    train.add_argument("--batch_size", type=int, default=8)
     train.add_argument("--learning_rate", type=float, default=2e-3)
     train.add_argument("--width", type=int, default=16)
     train.add_argument("--depth", type=int, default=4)
