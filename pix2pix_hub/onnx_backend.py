@@ -2,8 +2,8 @@
 
 On 2 CPU cores ONNX Runtime runs the U-Net about twice as fast as eager PyTorch with the same float32 numbers
 (see benchmarks/inference.py). Export and session start-up happen when the pipeline is built, never on the
-first request. Only the deterministic "eval" inference mode is exported: "paper" mode needs dropout noise and
-per-image batch statistics, which stay on the PyTorch path.
+first request. Both inference modes export: "eval" as the plain network, "paper" as `PaperModeNetwork`, whose
+dropout masks are extra inputs drawn by the pipeline.
 """
 
 from __future__ import annotations
@@ -15,26 +15,26 @@ import onnxruntime
 import torch
 
 from .models import Pix2PixGenerator
+from .paper_mode import PaperModeNetwork
 
 ONNX_OPSET = 17
 
 
-def export_to_onnx(generator: Pix2PixGenerator, image_size: int) -> bytes:
-    """Serialise the generator's eval-mode graph with a dynamic batch dimension."""
-    if generator.inference_mode != "eval":
-        raise ValueError("only inference_mode='eval' generators can be exported; 'paper' mode needs PyTorch")
+def export_to_onnx(generator: Pix2PixGenerator, paper_mode: PaperModeNetwork | None, image_size: int) -> bytes:
+    """Serialise the test-time graph (eval network, or paper mode with mask inputs); the batch size is dynamic."""
     example = torch.zeros(1, generator.in_channels, image_size, image_size)
+    masks = paper_mode.draw_masks(example.shape) if paper_mode is not None else []
+    names = ["source"] + [f"mask{index}" for index in range(len(masks))]
     buffer = io.BytesIO()
-    network = generator.net.eval()
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # TorchScript-exporter deprecation notices
         torch.onnx.export(
-            network,
-            (example,),
+            paper_mode if paper_mode is not None else generator.net.eval(),
+            (example, *masks),
             buffer,
-            input_names=["source"],
+            input_names=names,
             output_names=["output"],
-            dynamic_axes={"source": {0: "batch"}, "output": {0: "batch"}},
+            dynamic_axes={name: {0: "batch"} for name in [*names, "output"]},
             opset_version=ONNX_OPSET,
             dynamo=False,
         )
@@ -42,16 +42,24 @@ def export_to_onnx(generator: Pix2PixGenerator, image_size: int) -> bytes:
 
 
 class OnnxGenerator:
-    """Callable like the generator on a (N, C, H, W) float32 CPU tensor, backed by an ONNX Runtime session."""
+    """Callable like the test-time network on (N, C, H, W) float32 CPU tensors, backed by ONNX Runtime."""
 
-    def __init__(self, generator: Pix2PixGenerator, image_size: int, threads: int | None = None):
+    def __init__(
+        self,
+        generator: Pix2PixGenerator,
+        paper_mode: PaperModeNetwork | None,
+        image_size: int,
+        threads: int | None = None,
+    ):
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or torch.get_num_threads()
         self.session = onnxruntime.InferenceSession(
-            export_to_onnx(generator, image_size), options, providers=["CPUExecutionProvider"]
+            export_to_onnx(generator, paper_mode, image_size), options, providers=["CPUExecutionProvider"]
         )
 
-    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
-        (output,) = self.session.run(None, {"source": batch.detach().cpu().float().numpy()})
+    def __call__(self, batch: torch.Tensor, masks: list[torch.Tensor] = ()) -> torch.Tensor:
+        feeds = {"source": batch.detach().cpu().float().numpy()}
+        feeds |= {f"mask{index}": mask.numpy() for index, mask in enumerate(masks)}
+        (output,) = self.session.run(None, feeds)
         return torch.from_numpy(output)

@@ -16,6 +16,7 @@ from PIL import Image
 from .images import image_to_tensor, open_image, prepare_image, tensor_to_image
 from .models import Pix2PixGenerator
 from .onnx_backend import OnnxGenerator
+from .paper_mode import PaperModeNetwork
 
 ImageInput = Image.Image | str | Path
 BACKENDS = ("auto", "onnxruntime", "torch")
@@ -24,9 +25,10 @@ BACKENDS = ("auto", "onnxruntime", "torch")
 class Pix2PixPipeline:
     """Translate PIL images (any mode, any size) with a `Pix2PixGenerator`.
 
-    `backend="auto"` (the default) runs deterministic models on the CPU through ONNX Runtime (same float32
-    outputs, about twice as fast) and everything else, GPUs and "paper" inference mode included, in PyTorch;
-    `backend="torch"` forces plain PyTorch.
+    `backend="auto"` (the default) runs on the CPU through ONNX Runtime (same float32 outputs, about twice as
+    fast) and on GPUs in PyTorch; `backend="torch"` forces plain PyTorch. Models whose `inference_mode` is
+    "paper" run as `PaperModeNetwork` in either backend: each image normalised with its own statistics and
+    dropout masks drawn from `seed` (random when no seed is given).
     """
 
     def __init__(
@@ -41,15 +43,17 @@ class Pix2PixPipeline:
         if backend not in BACKENDS:
             raise ValueError(f"backend={backend!r} is not supported; choose one of {', '.join(BACKENDS)}")
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.generator = generator.to(self.device).prepare_for_inference()
+        self.generator = generator.to(self.device).eval()
         self.image_size = image_size or generator.native_size
         if self.image_size % generator.size_multiple:
             raise ValueError(f"image_size {self.image_size} must be a multiple of {generator.size_multiple}")
-        onnx_possible = self.device.type == "cpu" and generator.inference_mode == "eval"
-        if backend == "onnxruntime" and not onnx_possible:
-            raise ValueError("the onnxruntime backend runs inference_mode='eval' models on the CPU only")
-        self.backend = "onnxruntime" if backend != "torch" and onnx_possible else "torch"
-        self._onnx = OnnxGenerator(self.generator, self.image_size) if self.backend == "onnxruntime" else None
+        if backend == "onnxruntime" and self.device.type != "cpu":
+            raise ValueError("the onnxruntime backend runs on the CPU only; use backend='torch' on a GPU")
+        self.backend = "onnxruntime" if backend != "torch" and self.device.type == "cpu" else "torch"
+        self._paper_mode = PaperModeNetwork(self.generator) if generator.inference_mode == "paper" else None
+        self._onnx = None
+        if self.backend == "onnxruntime":
+            self._onnx = OnnxGenerator(self.generator, self._paper_mode, self.image_size)
 
     @classmethod
     def from_pretrained(
@@ -98,15 +102,14 @@ class Pix2PixPipeline:
 
     @torch.inference_mode()
     def forward(self, inputs: torch.Tensor, seed: int | None = None) -> torch.Tensor:
-        """Run the generator on a (N, C, H, W) batch in [-1, 1]."""
-        if self._onnx is not None:
-            return self._onnx(inputs)
+        """Run the test-time network on a (N, C, H, W) batch in [-1, 1] (ONNX Runtime: `image_size` only)."""
+        masks = []
+        if self._paper_mode is not None:
+            generator = torch.Generator().manual_seed(seed) if seed is not None else None
+            masks = self._paper_mode.draw_masks(inputs.shape, generator)
+        if self._onnx is not None and inputs.shape[-1] == inputs.shape[-2] == self.image_size:
+            return self._onnx(inputs, masks)
         inputs = inputs.to(self.device)
-        if self.generator.inference_mode == "paper":
-            # Batch statistics are per image in the paper's setting (batch size 1), so each image runs alone.
-            if seed is None:
-                return torch.cat([self.generator(item[None]) for item in inputs])
-            with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-                torch.manual_seed(seed)
-                return torch.cat([self.generator(item[None]) for item in inputs])
+        if self._paper_mode is not None:
+            return self._paper_mode(inputs, *(mask.to(self.device) for mask in masks))
         return self.generator(inputs)

@@ -116,8 +116,34 @@ def test_default_cpu_backend_is_onnxruntime_with_the_same_outputs_as_pytorch(kwa
     assert difference.max() <= 1
 
 
-def test_paper_mode_stays_on_pytorch_and_refuses_onnxruntime():
-    generator = Pix2PixGenerator(ngf=4, inference_mode="paper")
-    assert Pix2PixPipeline(generator, device="cpu").backend == "torch"
-    with pytest.raises(ValueError, match="onnxruntime backend runs inference_mode='eval'"):
-        Pix2PixPipeline(generator, device="cpu", backend="onnxruntime")
+def test_paper_mode_backends_agree_for_the_same_seed():
+    torch.manual_seed(0)
+    generator = Pix2PixGenerator(ngf=8, inference_mode="paper")
+    fast = Pix2PixPipeline(generator, device="cpu")
+    plain = Pix2PixPipeline(generator, device="cpu", backend="torch")
+    assert (fast.backend, plain.backend) == ("onnxruntime", "torch")
+    inputs = torch.rand(3, 3, 256, 256) * 2 - 1
+    torch.testing.assert_close(fast.forward(inputs, seed=7), plain.forward(inputs, seed=7), rtol=0, atol=1e-4)
+
+
+def test_paper_mode_equals_training_mode_batch_norm_on_each_image_alone():
+    torch.manual_seed(0)
+    generator = Pix2PixGenerator(ngf=8, use_dropout=False, inference_mode="paper")
+    for layer in generator.modules():
+        if isinstance(layer, torch.nn.BatchNorm2d):
+            layer.running_mean.uniform_(-0.5, 0.5)  # must be ignored
+    inputs = torch.rand(2, 3, 256, 256) * 2 - 1
+    with torch.no_grad():
+        one_by_one = torch.cat([generator.prepare_for_inference()(image[None]) for image in inputs])
+    for backend in ("onnxruntime", "torch"):
+        pipe = Pix2PixPipeline(generator, device="cpu", backend=backend)
+        torch.testing.assert_close(pipe.forward(inputs), one_by_one, rtol=0, atol=1e-4)
+
+
+def test_paper_mode_dropout_keeps_half_of_the_units_scaled_by_two():
+    pipe = Pix2PixPipeline(Pix2PixGenerator(ngf=8, inference_mode="paper"), device="cpu", backend="torch")
+    masks = pipe._paper_mode.draw_masks(torch.Size([4, 3, 256, 256]), torch.Generator().manual_seed(0))
+    assert [tuple(mask.shape[1:]) for mask in masks] == [(64, 4, 4), (64, 8, 8), (64, 16, 16)]
+    values = torch.cat([mask.flatten() for mask in masks])
+    assert set(values.unique().tolist()) == {0.0, 2.0}
+    assert values.mean().item() == pytest.approx(1.0, abs=0.05)

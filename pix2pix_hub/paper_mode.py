@@ -1,0 +1,100 @@
+"""The paper's test-time behaviour as an explicit, batchable, exportable computation.
+
+The paper runs G at test time "in exactly the same manner as during the training phase": batch norm with the
+statistics of the test batch (one image) and dropout on. Written as module state that is a per-image loop with
+hidden randomness. Here the same arithmetic is explicit instead:
+- batch norm over a batch of one image is instance normalisation with the batch norm's scale and shift, so every
+  image of a batch is normalised with its own statistics, exactly as if it ran alone;
+- dropout multiplies by masks (0 or 1/(1-p)) that are inputs, drawn by the caller from a seeded generator.
+Both the PyTorch and the ONNX Runtime backends run this module, so they agree for the same masks.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .models import Pix2PixGenerator
+
+
+class PerImageNorm(nn.Module):
+    """A trained BatchNorm2d applied with each image's own statistics (training-mode batch norm at batch 1)."""
+
+    def __init__(self, batch_norm: nn.BatchNorm2d):
+        super().__init__()
+        self.weight, self.bias, self.eps = batch_norm.weight, batch_norm.bias, batch_norm.eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
+
+
+class MaskedDropout(nn.Module):
+    """Dropout whose mask is given from outside (set by `PaperModeNetwork.forward` before each call)."""
+
+    def __init__(self, probability: float):
+        super().__init__()
+        self.probability = probability
+        self.mask: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.mask
+
+
+class PaperModeNetwork(nn.Module):
+    """`forward(x, *masks)`: the generator in the paper's test-time mode, one mask per dropout layer."""
+
+    def __init__(self, generator: Pix2PixGenerator):
+        super().__init__()
+        self.in_channels = generator.in_channels
+        self.net = copy.deepcopy(generator.net).eval()
+        self.dropouts: list[MaskedDropout] = []
+        for parent in list(self.net.modules()):
+            for name, child in list(parent.named_children()):
+                if isinstance(child, nn.BatchNorm2d):
+                    setattr(parent, name, PerImageNorm(child))
+                elif isinstance(child, nn.Dropout):
+                    dropout = MaskedDropout(child.p)
+                    setattr(parent, name, dropout)
+                    self.dropouts.append(dropout)
+        self._mask_shapes: dict[tuple[int, int], list[tuple[int, ...]]] = {}
+
+    @torch.no_grad()
+    def mask_shapes(self, height: int, width: int) -> list[tuple[int, ...]]:
+        """(C, H, W) of each dropout layer's input for an image of this size."""
+        if (height, width) not in self._mask_shapes:
+            shapes: list[tuple[int, ...]] = []
+            hooks = [
+                d.register_forward_pre_hook(lambda _, args: shapes.append(args[0].shape[1:])) for d in self.dropouts
+            ]
+            for dropout in self.dropouts:
+                dropout.mask = torch.tensor(1.0)
+            device = next(self.net.parameters()).device
+            self.net(torch.zeros(1, self.in_channels, height, width, device=device))
+            for hook in hooks:
+                hook.remove()
+            self._mask_shapes[height, width] = [tuple(shape) for shape in shapes]
+        return self._mask_shapes[height, width]
+
+    def draw_masks(self, batch_shape: torch.Size, generator: torch.Generator | None = None) -> list[torch.Tensor]:
+        """Dropout masks for an (N, C, H, W) batch: keep with probability 1-p, scaled by 1/(1-p) as nn.Dropout.
+
+        Drawn image by image, so with a seed the i-th image's noise does not depend on the batch size.
+        """
+        batch_size, _, height, width = batch_shape
+        layers = list(zip(self.dropouts, self.mask_shapes(height, width), strict=True))
+        per_image = [
+            [
+                (torch.rand(shape, generator=generator) < 1 - d.probability).float() / (1 - d.probability)
+                for d, shape in layers
+            ]
+            for _ in range(batch_size)
+        ]
+        return [torch.stack([masks[layer] for masks in per_image]) for layer in range(len(layers))]
+
+    def forward(self, x: torch.Tensor, *masks: torch.Tensor) -> torch.Tensor:
+        for dropout, mask in zip(self.dropouts, masks, strict=True):
+            dropout.mask = mask
+        return self.net(x)
