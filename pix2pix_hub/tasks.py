@@ -108,8 +108,9 @@ class Task:
         for source in self.model_sources():
             try:
                 return Pix2PixPipeline.from_pretrained(source, device=device)
-            except Exception as error:  # noqa: BLE001 - a missing repo, no network or a bad folder: try the next
-                failures.append(f"{source}: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
+            except Exception as error:  # a missing repo, no network, a bad folder: try the next source
+                first_line = next(iter(str(error).splitlines()), "")
+                failures.append(f"{source}: {type(error).__name__}: {first_line}")
         raise FileNotFoundError(
             f"no weights for task {self.name!r} ({'; '.join(failures)}). {self.how_to_get_weights()}"
         )
