@@ -22,13 +22,12 @@ from typing import Any
 
 import gradio as gr
 import torch
-from huggingface_hub import is_offline_mode
 from PIL import Image
 
 from pix2pix_hub.images import open_image, prepare_image
 from pix2pix_hub.pipeline import Pix2PixPipeline
 from pix2pix_hub.recipe import PAPER, PAPER_URL, PROJECT_REPO_URL
-from pix2pix_hub.tasks import EXAMPLES_DIR, TASKS, Task, get_task
+from pix2pix_hub.tasks import EXAMPLES_DIR, TASKS, Task, get_task, hub_online
 
 MAX_BATCH_SIZE = 8  # images per shared forward pass
 CONCURRENCY_LIMIT = 16  # requests inside the model handlers at once (they queue for a shared pass)
@@ -202,7 +201,7 @@ def describe(task: Task) -> str:
     """The task's card: what goes in and out, and a notice when this machine has no weights for it."""
     text = f"**{task.title}**. {task.description}"
     if not task.has_local_weights():
-        hub = "The Hub is offline." if is_offline_mode() else f"The app will try the Hub repo `{task.hub_repo_id}`."
+        hub = f"The app will try the Hub repo `{task.hub_repo_id}`." if hub_online() else "The Hub is offline."
         text += f"\n\n⚠️ **No weights for this task on this machine.** {hub} {task.how_to_get_weights()}"
     return text
 

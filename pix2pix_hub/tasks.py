@@ -3,17 +3,19 @@
 Task names follow the reference implementation's pretrained models (`facades_label2photo`, `sat2map`, ...). A
 task's weights come from, in order: the folder or Hub repo named by `PIX2PIX_MODEL_<TASK>` (an override for any
 task), else the bundled folder `weights/<task>/` and the Hub repo `hub_repo_id` — bundled first when the Hub is
-offline (`HF_HUB_OFFLINE=1`), the Hub first otherwise.
+offline (`HF_HUB_OFFLINE=1`, or it does not answer), the Hub first otherwise.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from huggingface_hub import constants, try_to_load_from_cache
+from huggingface_hub.utils import get_session
 
 from .hub import WEIGHTS_NAME
 from .pipeline import Pix2PixPipeline
@@ -24,6 +26,21 @@ EXAMPLES_DIR = REPO_ROOT / "examples"
 HUB_ORG = "pix2pix-hub"
 
 InputKind = Literal["labels", "edges", "photo", "grayscale"]
+
+
+def hub_online() -> bool:
+    """Whether to use the Hub: not switched off, and it answers (a machine without network must not wait on it)."""
+    return not constants.is_offline_mode() and _answers(constants.ENDPOINT)
+
+
+@functools.cache
+def _answers(endpoint: str) -> bool:
+    """One quick probe per endpoint; any HTTP answer counts, no answer within 3 s does not."""
+    try:
+        get_session().head(endpoint, timeout=3)
+    except Exception:  # DNS failure, refused connection, timeout
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -88,9 +105,9 @@ class Task:
         if override:
             return [override]
         bundled = [str(self.bundled_dir)] if (self.bundled_dir / WEIGHTS_NAME).is_file() else []
-        if constants.is_offline_mode():
-            return bundled + [self.hub_repo_id]
-        return [self.hub_repo_id] + bundled
+        if hub_online():
+            return [self.hub_repo_id] + bundled
+        return bundled + [self.hub_repo_id]
 
     def has_local_weights(self) -> bool:
         """True when weights can load without the network: an override, the bundled folder or the HF cache."""
@@ -105,9 +122,10 @@ class Task:
     def load_pipeline(self, device: str | None = None) -> Pix2PixPipeline:
         """Load the first source that works; the error lists every attempt and how to get weights."""
         failures = []
+        offline = not hub_online()  # then a Hub repo id loads from the local HF cache or not at all, at once
         for source in self.model_sources():
             try:
-                return Pix2PixPipeline.from_pretrained(source, device=device)
+                return Pix2PixPipeline.from_pretrained(source, device=device, local_files_only=offline)
             except Exception as error:  # a missing repo, no network, a bad folder: try the next source
                 first_line = next(iter(str(error).splitlines()), "")
                 failures.append(f"{source}: {type(error).__name__}: {first_line}")

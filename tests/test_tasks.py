@@ -1,3 +1,5 @@
+import socket
+
 import numpy as np
 import pytest
 import torch
@@ -6,7 +8,7 @@ from PIL import Image
 
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
 from pix2pix_hub.images import image_to_tensor
-from pix2pix_hub.tasks import FACADE_CLASSES, TASKS, get_task
+from pix2pix_hub.tasks import FACADE_CLASSES, TASKS, get_task, hub_online
 
 REFERENCE_TASKS = (
     "facades_label2photo",
@@ -94,7 +96,7 @@ def test_an_environment_variable_points_a_task_at_any_folder(tiny_model_dir, mon
     assert torch.allclose(pipeline.forward(image_to_tensor(image)[None])[0], expected, atol=1e-4)
 
 
-def test_the_bundled_folder_comes_first_offline_and_the_hub_first_online(tmp_path, tiny_model_dir, monkeypatch):
+def test_the_bundled_folder_comes_first_offline_and_the_hub_first_online(tmp_path, monkeypatch, hub_standin):
     monkeypatch.setattr("pix2pix_hub.tasks.WEIGHTS_DIR", tmp_path)
     task = get_task("sat2map")
     assert task.bundled_dir == tmp_path / "sat2map"
@@ -105,8 +107,25 @@ def test_the_bundled_folder_comes_first_offline_and_the_hub_first_online(tmp_pat
     assert task.model_sources() == [str(task.bundled_dir), task.hub_repo_id]
     assert task.has_local_weights()
     assert isinstance(task.load_pipeline(device="cpu"), Pix2PixPipeline)
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # and the loopback Hub answers
+    assert hub_online()
     assert task.model_sources() == [task.hub_repo_id, str(task.bundled_dir)]
+
+
+def test_a_hub_that_does_not_answer_counts_as_offline_so_bundled_weights_load_at_once(tmp_path, monkeypatch):
+    with socket.socket() as probe:  # a loopback port nobody listens on: connections are refused
+        probe.bind(("127.0.0.1", 0))
+        silent_endpoint = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setattr(constants, "ENDPOINT", silent_endpoint)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr("pix2pix_hub.tasks.WEIGHTS_DIR", tmp_path)
+    assert not hub_online()
+    task = get_task("map2sat")
+    Pix2PixGenerator(ngf=4).save_pretrained(task.bundled_dir)
+    assert task.model_sources() == [str(task.bundled_dir), task.hub_repo_id]
+    assert isinstance(task.load_pipeline(device="cpu"), Pix2PixPipeline)
+    with pytest.raises(FileNotFoundError, match="LocalEntryNotFoundError"):  # the cache only, no network retries
+        get_task("edges2handbags").load_pipeline(device="cpu")
 
 
 def test_the_hub_copy_in_the_local_cache_loads_offline(tiny_model_dir, monkeypatch, isolated_hf_home):
