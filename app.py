@@ -112,7 +112,8 @@ def model_for(task: Task) -> SharedForward:
                 _models[task.name] = SharedForward(task.load_pipeline())
             except FileNotFoundError as error:
                 print(f"[pix2pix app] {error}", flush=True)
-                raise gr.Error(f"No weights for {task.title} yet. {task.how_to_get_weights()}") from None
+                message = f"No weights for {task.title} yet. {task.how_to_get_weights()}"
+                raise gr.Error(message, print_exception=False) from None
         return _models[task.name]
 
 
