@@ -74,6 +74,10 @@ METRIC_NAMES = {
 PERFECT = {"l1": "0", "psnr": "∞", "ssim": "1"}
 
 
+def with_article(noun: str) -> str:
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+
+
 def save_half_precision(run_dir: Path, out_dir: Path) -> None:
     """The run's weights as float16 (integer buffers such as batch-norm counters stay as they are)."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -193,7 +197,8 @@ def main(argv: list[str] | None = None) -> None:
     card = generator.generate_model_card(
         card_data={"model_name": model_name, "eval_results": eval_results},
         model_name=model_name,
-        description=f"It translates a {shipment.source} into a {shipment.target} ({shipment.dataset_name} data).",
+        description=f"It translates {with_article(shipment.source)} into {with_article(shipment.target)} "
+        f"({shipment.dataset_name} data).",
         dataset=f"{shipment.dataset_name} ({data}, train split)",
         direction=shipment.direction,
         source=shipment.source,
