@@ -107,7 +107,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
     speed = parser.add_argument_group("fast paths (same results; on by default where they apply)")
     speed.add_argument("--no_channels_last", action="store_true", help="CUDA: keep NCHW memory layout")
-    speed.add_argument("--no_fused_adam", action="store_true", help="CUDA: use the multi-kernel Adam")
+    speed.add_argument("--no_fused_adam", action="store_true", help="use the multi-kernel Adam, not the fused one")
     speed.add_argument("--no_cudnn_benchmark", action="store_true", help="CUDA: no cuDNN autotuning")
     speed.add_argument(
         "--no_stacked_discriminator", action="store_true", help="two D forwards instead of one (without batch norm)"
@@ -183,8 +183,8 @@ def main(args: argparse.Namespace) -> torch.nn.Module:
     discriminator = sync_batch_norm(discriminator, accelerator).to(memory_format=memory_format)
     if accelerator.num_processes > 1 and not cuda and has_batch_norm(generator):
         logger.warning("SyncBatchNorm needs CUDA: each CPU process normalises with its own batch statistics")
-    optimizer_g = adam(generator, recipe, fused=cuda and not args.no_fused_adam)
-    optimizer_d = adam(discriminator, recipe, fused=cuda and not args.no_fused_adam)
+    optimizer_g = adam(generator, recipe, fused=not args.no_fused_adam)
+    optimizer_d = adam(discriminator, recipe, fused=not args.no_fused_adam)
     generator, discriminator, optimizer_g, optimizer_d, train_dataloader = accelerator.prepare(
         generator, discriminator, optimizer_g, optimizer_d, train_dataloader
     )

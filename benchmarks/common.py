@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import os
 import platform
 import re
 import statistics
@@ -39,9 +40,10 @@ def machine_description() -> str:
     import onnxruntime
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    load = os.getloadavg()[0]  # other work on the machine skews absolute times; interleaving protects ratios
     return (
-        f"{cpu}, {torch.get_num_threads()} torch threads, {gpu}; Python {platform.python_version()}, "
-        f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}"
+        f"{cpu}, {torch.get_num_threads()} torch threads, {gpu}, 1-minute load average {load:.1f} when written; "
+        f"Python {platform.python_version()}, torch {torch.__version__}, onnxruntime {onnxruntime.__version__}"
     )
 
 

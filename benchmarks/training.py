@@ -5,10 +5,10 @@
 
 "naive" is the paper's loop as the reference writes it (`Pix2PixModel.optimize_parameters`): eager float32,
 NCHW, batch 1, two separate D forwards, multi-kernel Adam. "trainer" is `pix2pix_hub.training.training_step`
-with the fast paths `train_accelerate.py` turns on by default for the device (channels-last, fused Adam,
-cuDNN autotuning and bf16 autocast on CUDA; on a CPU they do not apply). Both train the same networks from the
-same initial weights on the same random batches. With `--data`, the DataLoader's own rate (decode + paper
-preprocessing in workers) is measured too, to show whether the step ever waits for data.
+with the fast paths `train_accelerate.py` turns on by default for the device (fused Adam; on CUDA also
+channels-last and cuDNN autotuning) plus, on a GPU, bf16 autocast (`--mixed_precision bf16`). Both train the
+same networks from the same initial weights on the same random batches. With `--data`, the DataLoader's own
+rate (decode + paper preprocessing in workers) is measured too, to show whether the step ever waits for data.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def measure_steps(arch: str, width: int, size: int, steps: int, rounds: int) -> 
     memory_format = torch.channels_last if cuda else torch.contiguous_format
     fast_g = copy.deepcopy(generator).to(device, memory_format=memory_format)
     fast_d = copy.deepcopy(discriminator).to(device, memory_format=memory_format)
-    prepared = accelerator.prepare(fast_g, fast_d, adam(fast_g, recipe, fused=cuda), adam(fast_d, recipe, fused=cuda))
+    prepared = accelerator.prepare(fast_g, fast_d, adam(fast_g, recipe, fused=True), adam(fast_d, recipe, fused=True))
     nets = Networks(*prepared)
     options = StepOptions(stack_discriminator=not has_batch_norm(discriminator), channels_last=cuda)
 
