@@ -386,7 +386,7 @@ def _train_command(args: argparse.Namespace) -> None:
             "dataset": f"{Path(args.data).name}/train ({len(photos)} pairs)",
             "eval_split": args.eval_split,
             "steps": args.steps,
-            "training_time": f"{minutes:.1f} min on {torch.get_num_threads()} CPU threads",
+            "training_time": f"{minutes:.1f} min, torch.get_num_threads() = {torch.get_num_threads()} on the CPU",
             "command": command,
             "bounds": scores,
         },
