@@ -25,17 +25,30 @@ def read_model_card_template(name: str) -> str:
     return resources.files("pix2pix_hub.model_cards").joinpath(name).read_text(encoding="utf-8")
 
 
+def _temporary_sibling(path: Path) -> tuple[int, str]:
+    """A temporary file next to `path`, renamed over it once complete."""
+    return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+
+
+def _replace_with_ordinary_permissions(tmp: str, path: Path) -> None:
+    """Give the finished file the permissions of an ordinary new file (temporary files are 0600), then rename."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` so that readers see the old file or the new one, never half of either."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _temporary_sibling(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        _replace_with_ordinary_permissions(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -48,11 +61,11 @@ def atomic_write_text(path: Path, text: str) -> None:
 def save_state_dict(state_dict: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:
     """Save tensors as safetensors atomically (contiguous, detached, on the CPU)."""
     tensors = {name: tensor.detach().to("cpu").contiguous() for name, tensor in state_dict.items()}
-    fd, tmp = tempfile.mkstemp(dir=Path(path).parent, prefix=f".{Path(path).name}.", suffix=".tmp")
+    fd, tmp = _temporary_sibling(Path(path))
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata=metadata or {"format": "pt"})
-        os.replace(tmp, path)
+        _replace_with_ordinary_permissions(tmp, Path(path))
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
