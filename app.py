@@ -158,7 +158,25 @@ class Result:
     seconds: float
 
 
-def run_translation(task_name: str, decode: Callable[[], Image.Image]) -> tuple[Image.Image, Result]:
+def result_file(image: Image.Image) -> str:
+    """The output as a PNG under a name of its own, for Gradio to copy into its cache.
+
+    Handing Gradio a PIL image instead makes it rewrite one content-hash file in place for every identical
+    result, and a caller still downloading that file then reads it half-written (seen with 16 concurrent
+    callers sending the same image); copies of a file go in atomically. Older results are swept here.
+    """
+    folder = Path(os.environ.get("GRADIO_TEMP_DIR") or tempfile.gettempdir()) / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        if time.time() - old.stat().st_mtime > CACHE_CLEANUP[1]:
+            old.unlink(missing_ok=True)
+    fd, path = tempfile.mkstemp(dir=folder, suffix=".png")
+    with os.fdopen(fd, "wb") as handle:
+        image.save(handle, format="PNG")
+    return path
+
+
+def run_translation(task_name: str, decode: Callable[[], Image.Image]) -> tuple[str, Result]:
     """Decode (timed with the rest) and translate one image with the task's shared model."""
     try:
         task = get_task(task_name)
@@ -167,15 +185,15 @@ def run_translation(task_name: str, decode: Callable[[], Image.Image]) -> tuple[
     start = time.perf_counter()
     image = decode()
     output = model_for(task)(image, output_size(image.size))
-    return output, Result(task.name, image, output, time.perf_counter() - start)
+    return result_file(output), Result(task.name, image, output, time.perf_counter() - start)
 
 
-def translate(task: str, image: dict[str, Any] | None) -> tuple[Image.Image, Result]:
+def translate(task: str, image: dict[str, Any] | None) -> tuple[str, Result]:
     """The `/translate` endpoint: a task name and an image file in, the translated image out."""
     return run_translation(task, lambda: decode_upload(image))
 
 
-def translate_sketch(task: str, sketch: dict[str, Any] | None) -> tuple[Image.Image, Result]:
+def translate_sketch(task: str, sketch: dict[str, Any] | None) -> tuple[str, Result]:
     """Translate the Sketch tab's canvas: the editor's flattened composite, drawn in the browser."""
     composite = (sketch or {}).get("composite")
     if composite is None:

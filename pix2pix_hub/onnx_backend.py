@@ -9,6 +9,7 @@ dropout masks are extra inputs drawn by the pipeline.
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 
 import onnxruntime
@@ -18,6 +19,7 @@ from .models import Pix2PixGenerator
 from .paper_mode import PaperModeNetwork
 
 ONNX_OPSET = 17
+_EXPORT_LOCK = threading.Lock()  # torch.onnx.export keeps global state: one export at a time per process
 
 
 def export_to_onnx(generator: Pix2PixGenerator, paper_mode: PaperModeNetwork | None, image_size: int) -> bytes:
@@ -26,7 +28,7 @@ def export_to_onnx(generator: Pix2PixGenerator, paper_mode: PaperModeNetwork | N
     masks = paper_mode.draw_masks(example.shape) if paper_mode is not None else []
     names = ["source"] + [f"mask{index}" for index in range(len(masks))]
     buffer = io.BytesIO()
-    with warnings.catch_warnings(), torch.no_grad():
+    with _EXPORT_LOCK, warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # TorchScript-exporter deprecation notices
         torch.onnx.export(
             paper_mode if paper_mode is not None else generator.net.eval(),

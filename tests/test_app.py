@@ -230,6 +230,16 @@ def test_the_server_keeps_serving_after_bad_input_and_under_concurrent_callers(c
     assert running_app.process.poll() is None
 
 
+def test_identical_requests_at_once_all_download_complete_images(running_app):
+    # Gradio rewrites identical PIL results in place under one name; a caller could then download half a file.
+    path = get_task("map2sat").examples[0].input
+    expected = _pixels(_translate(Client(running_app.url, verbose=False), "map2sat", path))
+    clients = [Client(running_app.url, verbose=False) for _ in range(12)]
+    jobs = [c.submit("map2sat", handle_file(str(path)), api_name="/translate") for c in clients for _ in range(2)]
+    for job in jobs:
+        assert np.abs(_pixels(Image.open(job.result(timeout=180))) - expected).max() <= 1
+
+
 # --- SharedForward, in process -----------------------------------------------------------------------------------
 
 

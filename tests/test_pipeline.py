@@ -1,3 +1,5 @@
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -147,3 +149,22 @@ def test_paper_mode_dropout_keeps_half_of_the_units_scaled_by_two():
     values = torch.cat([mask.flatten() for mask in masks])
     assert set(values.unique().tolist()) == {0.0, 2.0}
     assert values.mean().item() == pytest.approx(1.0, abs=0.05)
+
+
+def test_pipelines_can_be_built_from_several_threads_at_once():
+    # The app loads task models in a warm-up thread while requests load others.
+    generators = [Pix2PixGenerator(arch="unet_128", ngf=4) for _ in range(3)]
+    pipelines, errors = [], []
+
+    def build(generator):
+        try:
+            pipelines.append(Pix2PixPipeline(generator, device="cpu"))
+        except Exception as error:  # collected: an exception in a thread would otherwise go unseen
+            errors.append(error)
+
+    threads = [threading.Thread(target=build, args=(generator,)) for generator in generators]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and [p.backend for p in pipelines] == ["onnxruntime"] * 3
