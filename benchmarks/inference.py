@@ -11,15 +11,10 @@ with that model behind the facades task, and 1, 4 and 16 concurrent `gradio_clie
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import torch
@@ -28,6 +23,7 @@ from PIL import Image
 
 from benchmarks.common import interleaved_medians, write_section
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
+from tests.app_process import start_app
 
 
 def trained_looking_generator() -> Pix2PixGenerator:
@@ -66,38 +62,6 @@ def measure(generator: Pix2PixGenerator, size: int, rounds: int, repeats: int) -
         )
         print(rows[-1], flush=True)
     return rows
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_app(model_dir: Path, workdir: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "GRADIO_SERVER_NAME": "127.0.0.1",
-        "GRADIO_SERVER_PORT": str(port),
-        "GRADIO_TEMP_DIR": str(workdir / "uploads"),
-        "PIX2PIX_MODEL_FACADES_LABEL2PHOTO": str(model_dir),
-    }
-    log = (workdir / "app.log").open("w")
-    root = Path(__file__).resolve().parent.parent
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=root, env=env, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 300
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=5).close()
-            return process, url
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise SystemExit(f"app did not start: {(workdir / 'app.log').read_text()}") from None
-            time.sleep(0.5)
 
 
 def load_test(url: str, image: Path, callers: int, requests_each: int) -> str:
@@ -139,7 +103,12 @@ def measure_app(generator: Pix2PixGenerator, requests_each: int) -> str:
         generator.save_pretrained(workdir / "model")
         image = workdir / "input.png"
         Image.effect_mandelbrot((256, 256), (-2, -1.5, 1, 1.5), 64).convert("RGB").save(image)
-        process, url = start_app(workdir / "model", workdir)
+        env = {
+            "HF_HUB_OFFLINE": "1",
+            "GRADIO_TEMP_DIR": str(workdir / "uploads"),
+            "PIX2PIX_MODEL_FACADES_LABEL2PHOTO": str(workdir / "model"),
+        }
+        process, url = start_app(env, workdir / "app.log")
         try:
             load_test(url, image, 1, 2)  # warm-up: model load, first request
             rows = [load_test(url, image, callers, requests_each) for callers in (1, 4, 16)]

@@ -3,12 +3,9 @@
 import io
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +18,7 @@ from PIL import Image
 import app as app_module
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
 from pix2pix_hub.tasks import TASKS, get_task
+from tests.app_process import start_app
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -46,42 +44,20 @@ class RunningApp:
     log: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def running_app(tmp_path_factory):
     """`python app.py` as users start it, with the weighted tasks pointed at a tiny model through the env var."""
     root = tmp_path_factory.mktemp("app")
     torch.manual_seed(0)
     Pix2PixGenerator(ngf=8).save_pretrained(root / "tiny")
-    port = _free_port()
     env = {
-        **os.environ,
         "HF_HUB_OFFLINE": "1",
         "HF_HOME": str(root / "hf"),
         "GRADIO_TEMP_DIR": str(root / "uploads"),
-        "GRADIO_SERVER_NAME": "127.0.0.1",
-        "GRADIO_SERVER_PORT": str(port),
         **{get_task(name).override_env: str(root / "tiny") for name in WITH_WEIGHTS},
     }
     log = root / "app.log"
-    with log.open("w") as log_file:
-        process = subprocess.Popen([sys.executable, "app.py"], cwd=REPO_ROOT, env=env, stdout=log_file, stderr=log_file)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=5).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"app did not start:\n{log.read_text()}")
-            time.sleep(0.5)
+    process, url = start_app(env, log, timeout=180)
     yield RunningApp(url, root, root / "tiny", root / "uploads", process, log)
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
