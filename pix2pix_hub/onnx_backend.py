@@ -15,6 +15,7 @@ import warnings
 import onnxruntime
 import torch
 
+from .graph_rewrites import fast_inference_graph
 from .models import Pix2PixGenerator
 from .paper_mode import PaperModeNetwork
 
@@ -22,8 +23,14 @@ ONNX_OPSET = 17
 _EXPORT_LOCK = threading.Lock()  # torch.onnx.export keeps global state: one export at a time per process
 
 
-def export_to_onnx(generator: Pix2PixGenerator, paper_mode: PaperModeNetwork | None, image_size: int) -> bytes:
-    """Serialise the test-time graph (eval network, or paper mode with mask inputs); the batch size is dynamic."""
+def export_to_onnx(
+    generator: Pix2PixGenerator, paper_mode: PaperModeNetwork | None, image_size: int, fast_graph: bool = True
+) -> bytes:
+    """Serialise the test-time graph (eval network, or paper mode with mask inputs); the batch size is dynamic.
+
+    With `fast_graph` the network is exported through `fast_inference_graph` (exact sub-pixel rewrites).
+    """
+    network = paper_mode if paper_mode is not None else generator.net.eval()
     example = torch.zeros(1, generator.in_channels, image_size, image_size)
     masks = paper_mode.draw_masks(example.shape) if paper_mode is not None else []
     names = ["source"] + [f"mask{index}" for index in range(len(masks))]
@@ -31,7 +38,7 @@ def export_to_onnx(generator: Pix2PixGenerator, paper_mode: PaperModeNetwork | N
     with _EXPORT_LOCK, warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # TorchScript-exporter deprecation notices
         torch.onnx.export(
-            paper_mode if paper_mode is not None else generator.net.eval(),
+            fast_inference_graph(network) if fast_graph else network,
             (example, *masks),
             buffer,
             input_names=names,
@@ -52,12 +59,13 @@ class OnnxGenerator:
         paper_mode: PaperModeNetwork | None,
         image_size: int,
         threads: int | None = None,
+        fast_graph: bool = True,
     ):
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or torch.get_num_threads()
         self.session = onnxruntime.InferenceSession(
-            export_to_onnx(generator, paper_mode, image_size), options, providers=["CPUExecutionProvider"]
+            export_to_onnx(generator, paper_mode, image_size, fast_graph), options, providers=["CPUExecutionProvider"]
         )
 
     def __call__(self, batch: torch.Tensor, masks: list[torch.Tensor] = ()) -> torch.Tensor:

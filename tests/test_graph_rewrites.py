@@ -1,0 +1,67 @@
+import pytest
+import torch
+from torch import nn
+
+from pix2pix_hub import Pix2PixGenerator
+from pix2pix_hub.graph_rewrites import SubPixelConvTranspose, can_rewrite, fast_inference_graph
+from pix2pix_hub.paper_mode import PaperModeNetwork
+
+
+def trained_looking(batch_norm: nn.BatchNorm2d) -> nn.BatchNorm2d:
+    batch_norm.running_mean.uniform_(-0.3, 0.3)
+    batch_norm.running_var.uniform_(0.4, 2.0)
+    nn.init.uniform_(batch_norm.weight, 0.5, 1.5)
+    nn.init.uniform_(batch_norm.bias, -0.3, 0.3)
+    return batch_norm.eval()
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        nn.ConvTranspose2d(6, 5, 4, 2, 1, bias=False),  # the U-Net's
+        nn.ConvTranspose2d(6, 5, 4, 2, 1, bias=True),  # the U-Net's outermost
+        nn.ConvTranspose2d(6, 5, 3, 2, 1, output_padding=1),  # the ResNet generator's
+    ],
+)
+@torch.no_grad()
+def test_sub_pixel_convolution_equals_the_transposed_convolution(layer):
+    torch.manual_seed(0)
+    x = torch.randn(2, 6, 5, 7)  # odd, non-square: every phase offset and border is exercised
+    assert torch.allclose(SubPixelConvTranspose(layer)(x), layer(x), atol=1e-5)
+
+
+@torch.no_grad()
+def test_eval_batch_norm_is_folded_into_the_sub_pixel_convolution():
+    torch.manual_seed(0)
+    layer, batch_norm = nn.ConvTranspose2d(6, 5, 4, 2, 1, bias=False), trained_looking(nn.BatchNorm2d(5))
+    x = torch.randn(1, 6, 8, 8)
+    assert torch.allclose(SubPixelConvTranspose(layer, batch_norm)(x), batch_norm(layer(x)), atol=1e-5)
+
+
+def test_layers_it_cannot_rewrite_are_named():
+    assert not can_rewrite(nn.ConvTranspose2d(4, 4, 4, 1, 1))  # stride 1
+    assert not can_rewrite(nn.ConvTranspose2d(4, 4, 3, 2, 1))  # 2H - 1 outputs
+    with pytest.raises(ValueError, match="cannot rewrite ConvTranspose2d"):
+        SubPixelConvTranspose(nn.ConvTranspose2d(4, 4, 4, 1, 1))
+
+
+@pytest.mark.parametrize("arch", ["unet_256", "unet_128", "resnet_6blocks"])
+@torch.no_grad()
+def test_fast_graph_has_no_transposed_convolution_and_the_same_outputs_in_both_modes(arch):
+    torch.manual_seed(0)
+    generator = Pix2PixGenerator(arch=arch, ngf=8)
+    for layer in generator.modules():
+        if isinstance(layer, nn.BatchNorm2d):
+            trained_looking(layer)
+    generator.eval()
+    x = torch.rand(2, 3, 256, 256) * 2 - 1
+
+    fast = fast_inference_graph(generator.net)
+    assert not any(isinstance(layer, nn.ConvTranspose2d) for layer in fast.modules())
+    if arch.startswith("unet"):  # every decoder batch norm follows a transposed convolution: all folded
+        assert not any(isinstance(layer, nn.BatchNorm2d) for layer in fast.decoder.modules())
+    assert torch.allclose(fast(x), generator.net(x), atol=1e-5)
+
+    paper = PaperModeNetwork(generator)
+    masks = paper.draw_masks(x.shape, torch.Generator().manual_seed(0))
+    assert torch.allclose(fast_inference_graph(paper)(x, *masks), paper(x, *masks), atol=1e-5)
