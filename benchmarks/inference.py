@@ -3,9 +3,12 @@
     python -m benchmarks.inference            # writes the "Inference" and "App" sections of benchmarks/RESULTS.md
 
 The paper's U-Net-256 (ngf 64, batch norm with trained-looking statistics) on one image at 256x256 and at
-512x512. Every path gets the same input; the table reports median latency, the speed-up over eager float32
-and the largest absolute difference from the eager output. Then `python app.py` is started on a loopback port
-with that model behind the facades task, and 1, 4 and 16 concurrent `gradio_client` callers hit `/translate`.
+512x512 in "eval" mode, and at 256x256 in "paper" mode (the bundled models' mode; eager runs the plain paper-mode
+network with the masks the pipelines draw for seed 0). Every path gets the same input; the table reports median
+latency, the speed-up over eager float32 and the largest absolute difference from the eager output. The row
+"export without graph rewrites" is ONNX Runtime on the plain export, without `pix2pix_hub.graph_rewrites`.
+Then `python app.py` is started on a loopback port with that model behind the facades task, and 1, 4 and 16
+concurrent `gradio_client` callers hit `/translate`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from PIL import Image
 
 from benchmarks.common import interleaved_medians, write_section
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
+from pix2pix_hub.onnx_backend import OnnxGenerator
+from pix2pix_hub.paper_mode import PaperModeNetwork
 from tests.app_process import start_app
 
 
@@ -37,28 +42,35 @@ def trained_looking_generator() -> Pix2PixGenerator:
 
 
 def measure(generator: Pix2PixGenerator, size: int, rounds: int, repeats: int) -> list[str]:
-    """Table rows for one input size: eager float32 and each pipeline backend."""
+    """Table rows for one input size and the generator's inference mode: eager float32 and each backend."""
+    mode = generator.inference_mode
     pipelines = {
         backend: Pix2PixPipeline(generator, device="cpu", image_size=size, backend=backend)
         for backend in ("onnxruntime", "torch")
     }
     x = torch.rand(1, 3, size, size) * 2 - 1
+    # paper mode: the plain network with the dropout masks the pipelines draw for seed 0
+    paper_mode = PaperModeNetwork(generator) if mode == "paper" else None
+    masks = paper_mode.draw_masks(x.shape, torch.Generator().manual_seed(0)) if paper_mode else []
 
     def eager() -> torch.Tensor:
         with torch.inference_mode():
-            return generator(x)
+            return paper_mode(x, *masks) if paper_mode else generator(x)
 
     reference = eager()
-    candidates = {"eager float32 generator(x)": eager}
-    candidates |= {f"pipeline backend={name}": (lambda p=p: p.forward(x)) for name, p in pipelines.items()}
+    plain_export = OnnxGenerator(generator, paper_mode, size, fast_graph=False)  # what the rewrites are worth
+    candidates = {"eager float32": eager}
+    candidates |= {f"pipeline backend={name}": (lambda p=p: p.forward(x, seed=0)) for name, p in pipelines.items()}
+    candidates["onnxruntime, export without graph rewrites"] = lambda: plain_export(x, masks)
     medians = interleaved_medians(candidates, rounds, repeats)
-    baseline = medians["eager float32 generator(x)"]
+    baseline = medians["eager float32"]
     rows = []
     for name, seconds in medians.items():
         difference = (candidates[name]() - reference).abs().max().item()
         default = " (default)" if name == "pipeline backend=onnxruntime" else ""
         rows.append(
-            f"| {size}x{size} | {name}{default} | {seconds * 1000:.1f} | {baseline / seconds:.2f}x | {difference:.1e} |"
+            f"| {size}x{size} | {mode} | {name}{default} | {seconds * 1000:.1f} | {baseline / seconds:.2f}x "
+            f"| {difference:.1e} |"
         )
         print(rows[-1], flush=True)
     return rows
@@ -137,13 +149,16 @@ def main() -> None:
 
     generator = trained_looking_generator()
     rows = [row for size in args.sizes for row in measure(generator, size, args.rounds, args.repeats)]
+    paper = trained_looking_generator()
+    paper.inference_mode = "paper"  # the bundled models' mode: per-image statistics, seeded dropout masks
+    rows += measure(paper, args.sizes[0], args.rounds, args.repeats)
     table = "\n".join(
         [
             "U-Net-256 (ngf 64, 54.4M parameters), batch 1, median of "
             f"{args.rounds} interleaved rounds x {args.repeats} calls.",
             "",
-            "| input | path | median ms | speed-up vs eager | max abs diff vs eager |",
-            "|---|---|---|---|---|",
+            "| input | inference mode | path | median ms | speed-up vs eager | max abs diff vs eager |",
+            "|---|---|---|---|---|---|",
             *rows,
         ]
     )
