@@ -26,8 +26,6 @@ from pix2pix_hub.evaluate import main as evaluate
 from pix2pix_hub.hub import CONFIG_NAME, WEIGHTS_NAME, atomic_write_text, read_model_card_template, save_state_dict
 from pix2pix_hub.models import Pix2PixGenerator
 
-EVAL_SIZE = "128"  # the CPU recipes train and evaluate at 128x128
-
 
 @dataclass(frozen=True)
 class Shipment:
@@ -86,10 +84,10 @@ def save_half_precision(run_dir: Path, out_dir: Path) -> None:
     shutil.copyfile(run_dir / CONFIG_NAME, out_dir / CONFIG_NAME)
 
 
-def evaluate_folder(model: Path, shipment: Shipment, data: str, output_dir: Path) -> tuple[dict, str]:
-    """Run `python -m pix2pix_hub.evaluate` on the held-out split; returns its report and the command."""
+def evaluate_folder(model: Path, shipment: Shipment, data: str, size: int, output_dir: Path) -> tuple[dict, str]:
+    """Run `python -m pix2pix_hub.evaluate` on the held-out split at `size`; returns its report and the command."""
     argv = ["--model", str(model), "--dataset", data, "--split", shipment.split, "--direction", shipment.direction]
-    argv += ["--load_size", EVAL_SIZE, "--crop_size", EVAL_SIZE, "--output_dir", str(output_dir)]
+    argv += ["--load_size", str(size), "--crop_size", str(size), "--output_dir", str(output_dir)]
     argv += ["--judge", f"weights/judges/{shipment.judge}"] if shipment.judge else ["--bounds"]
     return evaluate(argv), "python -m pix2pix_hub.evaluate " + " ".join(argv)
 
@@ -156,8 +154,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"{run_dir}: no trained model here; run `bash recipes/{args.task}.sh` first")
 
     save_half_precision(run_dir, out_dir)
-    float32, _ = evaluate_folder(run_dir, shipment, data, run_dir / "eval")
-    shipped, eval_command = evaluate_folder(out_dir, shipment, data, out_dir / "eval")
+    size = Pix2PixGenerator.from_pretrained(run_dir).native_size  # evaluated at the resolution it was trained for
+    float32, _ = evaluate_folder(run_dir, shipment, data, size, run_dir / "eval")
+    shipped, eval_command = evaluate_folder(out_dir, shipment, data, size, out_dir / "eval")
     rows = result_rows(shipped, float32)
     run = run_card_fields(run_dir)
     judge_text = ""
@@ -168,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     extra = Template(read_model_card_template("trained_model.md")).render(
         num_pairs=shipped["num_pairs"],
         split=shipment.split,
-        size=EVAL_SIZE,
+        size=size,
         eval_command=eval_command,
         rows=rows,
         judge_text=judge_text,
