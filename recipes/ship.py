@@ -1,11 +1,12 @@
 """Ship a trained run as a bundled model: float16 weights, their evaluation beside them and a model card.
 
-    python recipes/ship.py facades_label2photo [--data ../shared/data/facades]
+    python recipes/ship.py facades_label2photo [--data ../shared/data/facades] [--inference_mode eval]
 
 Reads `runs/<task>/` (written by `recipes/<task>.sh`) and writes `weights/<task>/`: model.safetensors (float16;
-loading casts back to float32), config.json, README.md, and eval/metrics.json + eval/grid.png from
-`python -m pix2pix_hub.evaluate`. The float32 run is evaluated as well (`runs/<task>/eval/`), so the card states
-what half precision costs. Prints the task's rows for the project README's results table.
+loading casts back to float32), config.json (the run's, or with `--inference_mode`), README.md, and
+eval/metrics.json + eval/grid.png from `python -m pix2pix_hub.evaluate`. The same model in float32 is evaluated as
+well (`runs/<task>/float32/`), so the card states what half precision costs. Prints the task's rows for the
+project README's results table.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,7 @@ from safetensors.torch import load_file
 
 from pix2pix_hub.evaluate import main as evaluate
 from pix2pix_hub.hub import CONFIG_NAME, WEIGHTS_NAME, atomic_write_text, read_model_card_template, save_state_dict
-from pix2pix_hub.models import Pix2PixGenerator
+from pix2pix_hub.models import INFERENCE_MODES, Pix2PixGenerator
 
 
 @dataclass(frozen=True)
@@ -76,12 +76,15 @@ def with_article(noun: str) -> str:
     return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
 
 
-def save_half_precision(run_dir: Path, out_dir: Path) -> None:
-    """The run's weights as float16 (integer buffers such as batch-norm counters stay as they are)."""
+def save_weights(run_dir: Path, out_dir: Path, half: bool, inference_mode: str | None) -> None:
+    """The run's weights (as float16 with `half`; integer buffers such as batch-norm counters stay as they are)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     tensors = load_file(run_dir / WEIGHTS_NAME)
-    save_state_dict({k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}, out_dir / WEIGHTS_NAME)
-    shutil.copyfile(run_dir / CONFIG_NAME, out_dir / CONFIG_NAME)
+    cast = {k: v.half() if half and v.is_floating_point() else v for k, v in tensors.items()}
+    save_state_dict(cast, out_dir / WEIGHTS_NAME)
+    config = json.loads((run_dir / CONFIG_NAME).read_text(encoding="utf-8"))
+    config["inference_mode"] = inference_mode or config["inference_mode"]
+    atomic_write_text(out_dir / CONFIG_NAME, json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
 def evaluate_folder(model: Path, shipment: Shipment, data: str, size: int, output_dir: Path) -> tuple[dict, str]:
@@ -90,6 +93,21 @@ def evaluate_folder(model: Path, shipment: Shipment, data: str, size: int, outpu
     argv += ["--load_size", str(size), "--crop_size", str(size), "--output_dir", str(output_dir)]
     argv += ["--judge", f"weights/judges/{shipment.judge}"] if shipment.judge else ["--bounds"]
     return evaluate(argv), "python -m pix2pix_hub.evaluate " + " ".join(argv)
+
+
+def training_fields(stages: list[Path]) -> dict[str, str]:
+    """The card's training section for a run trained in stages (each resumed from the one before), in order."""
+    fields = [run_card_fields(stage) for stage in stages]
+    if len(fields) == 1:
+        return fields[0]
+    minutes = sum(float(field["training_time"].removesuffix(" min")) for field in fields)
+    return {
+        "recipe": "; then resumed: ".join(field["recipe"] for field in fields),
+        "steps": fields[-1]["steps"],
+        "hardware": fields[-1]["hardware"],
+        "training_time": f"{minutes:.1f} min in {len(fields)} stages",
+        "command": "\n".join(field["command"] for field in fields),
+    }
 
 
 def run_card_fields(run_dir: Path) -> dict[str, str]:
@@ -144,7 +162,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("task", choices=sorted(SHIPMENTS))
     parser.add_argument("--data", default=None, help="the AB folder (default: ../shared/data/<dataset>)")
     parser.add_argument("--run_dir", default=None, help="the trained run (default: runs/<task>)")
+    parser.add_argument(
+        "--earlier_stages",
+        nargs="*",
+        default=[],
+        help="copies of the run as each earlier stage left it (their model cards), when it was resumed in stages",
+    )
     parser.add_argument("--out_dir", default=None, help="where to ship it (default: weights/<task>)")
+    parser.add_argument("--inference_mode", choices=INFERENCE_MODES, default=None, help="default: the run's")
     args = parser.parse_args(argv)
     shipment = SHIPMENTS[args.task]
     data = args.data or f"../shared/data/{shipment.dataset}"
@@ -153,12 +178,14 @@ def main(argv: list[str] | None = None) -> None:
     if not (run_dir / WEIGHTS_NAME).is_file():
         sys.exit(f"{run_dir}: no trained model here; run `bash recipes/{args.task}.sh` first")
 
-    save_half_precision(run_dir, out_dir)
+    save_weights(run_dir, out_dir, half=True, inference_mode=args.inference_mode)
+    float32_dir = run_dir / "float32"  # the run as shipped but in float32: what half precision costs
+    save_weights(run_dir, float32_dir, half=False, inference_mode=args.inference_mode)
     size = Pix2PixGenerator.from_pretrained(run_dir).native_size  # evaluated at the resolution it was trained for
-    float32, _ = evaluate_folder(run_dir, shipment, data, size, run_dir / "eval")
+    float32, _ = evaluate_folder(float32_dir, shipment, data, size, float32_dir / "eval")
     shipped, eval_command = evaluate_folder(out_dir, shipment, data, size, out_dir / "eval")
     rows = result_rows(shipped, float32)
-    run = run_card_fields(run_dir)
+    run = training_fields([*map(Path, args.earlier_stages), run_dir])
     judge_text = ""
     if shipment.judge:
         gap = shipped["judge"]["gap_closed"][JUDGE_GAP_METRIC[shipment.judge]]
