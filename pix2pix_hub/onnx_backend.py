@@ -1,6 +1,6 @@
 """The pipeline's fast CPU path: the generator exported once to ONNX and run by ONNX Runtime.
 
-On 2 CPU cores ONNX Runtime runs the U-Net about twice as fast as eager PyTorch with the same float32 numbers
+On 2 CPU cores ONNX Runtime runs the U-Net about 1.9x as fast as eager PyTorch with the same float32 numbers
 (see benchmarks/inference.py). Export and session start-up happen when the pipeline is built, never on the
 first request. Both inference modes export: "eval" as the plain network, "paper" as `PaperModeNetwork`, whose
 dropout masks are extra inputs drawn by the pipeline.
