@@ -92,11 +92,11 @@ class SubPixelConvTranspose(nn.Module):
         self.conv.bias.data = bias.repeat_interleave(PHASES * PHASES)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        height, width = PHASES * x.shape[-2], PHASES * x.shape[-1]  # of the output, from the unpadded input
         if self.pad_input:
             before, after = self.pads
             x = F.pad(x, (before, after, before, after))
         shuffled = F.pixel_shuffle(self.conv(x), PHASES)
-        height, width = PHASES * x.shape[-2], PHASES * x.shape[-1]
         return shuffled[:, :, self.crop : self.crop + height, self.crop : self.crop + width]
 
 
