@@ -1,12 +1,17 @@
 """Exact rewrites that make the exported test-time graph faster on a CPU; the arithmetic stays the same.
 
-ONNX Runtime runs a stride-2 transposed convolution as a GEMM followed by a scatter-add (col2im). A stride-2
-transposed convolution is four ordinary convolutions on the input, one per output phase (even or odd row, even or
-odd column), interleaved. `SubPixelConvTranspose` computes all four as one small-kernel convolution with 4x the
-output channels, interleaves them with a pixel shuffle (DepthToSpace) and crops: the same multiply-adds, run by
-the convolution kernels, with an "eval"-mode batch norm folded into the weights. On 2 CPU cores this makes the
-U-Net-256 3-5% faster at 256x256 and breaks even at 512x512 (benchmarks/inference.py, the row "export without
-graph rewrites"): the pixel shuffle's data movement takes back most of what the convolutions gain.
+What ONNX Runtime is slow at on 2 CPU cores, and what each rewrite does instead (measured by
+benchmarks/inference.py; the row "export without graph rewrites" is the plain export):
+- A stride-2 transposed convolution runs as a GEMM and a scatter-add (col2im). It is four ordinary convolutions
+  on the input, one per output phase (even or odd row, even or odd column), interleaved: `SubPixelConvTranspose`
+  computes all four as one small-kernel convolution with 4x the output channels (an "eval"-mode batch norm folded
+  into its weights), and interleaves them with a grouped stride-2 transposed convolution whose 2x2 kernels are
+  one-hot, which copies each value to its place, about 4x as fast as DepthToSpace, and crops through its padding.
+- A LeakyReLU that is not the only consumer of a convolution's output runs on its own, with layout conversions
+  around it: the encoder's LeakyReLUs move onto the convolution before them, where they fuse.
+- The decoder's concatenation of skip and upsampled input is a copy with layout conversions: `SplitSkipUNet`
+  convolves the two apart with the weights split by input channel, the second convolution accumulating into the
+  first's output.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .models import ConvNormAct
+from .models import ConvNormAct, UNet
 
 PHASES = 2  # the stride this rewrite handles: every generator upsamples by 2
 
@@ -49,7 +54,7 @@ def can_rewrite(layer: nn.Module) -> bool:
 
 
 class SubPixelConvTranspose(nn.Module):
-    """A stride-2 `ConvTranspose2d` (optionally followed by an eval-mode `BatchNorm2d`) as conv -> shuffle -> crop."""
+    """A stride-2 `ConvTranspose2d` (optionally followed by an eval-mode `BatchNorm2d`) as conv -> interleave."""
 
     def __init__(self, layer: nn.ConvTranspose2d, batch_norm: nn.BatchNorm2d | None = None):
         super().__init__()
@@ -90,18 +95,120 @@ class SubPixelConvTranspose(nn.Module):
         self.conv = nn.Conv2d(in_channels, out_channels * PHASES * PHASES, window, padding=conv_padding)
         self.conv.weight.data = phase_weights.reshape(-1, in_channels, window, window)
         self.conv.bias.data = bias.repeat_interleave(PHASES * PHASES)
+        # the interleave: a grouped transposed convolution whose kernel copies phase channel (slot_row, slot_col)
+        # of each output channel to row slot_row and column slot_col of its 2x2 output block
+        self.out_channels = out_channels
+        interleave = torch.zeros(out_channels * PHASES * PHASES, 1, PHASES, PHASES)
+        for slot_row in range(PHASES):
+            for slot_col in range(PHASES):
+                interleave[slot_row * PHASES + slot_col :: PHASES * PHASES, 0, slot_row, slot_col] = 1
+        self.register_buffer("interleave", interleave)
+
+    def pad(self, x: torch.Tensor) -> torch.Tensor:
+        """The asymmetric part of the zero padding, which the convolution itself cannot do."""
+        if not self.pad_input:
+            return x
+        before, after = self.pads
+        return F.pad(x, (before, after, before, after))
+
+    def interleave_phases(self, phases: torch.Tensor, height: int, width: int) -> torch.Tensor:
+        """The (N, C, height, width) output from the convolution's (N, 4C, h, w) phases."""
+        # conv_transpose2d returns 2 * h - 2 * crop + extra rows: pick `extra` to land exactly on `height`
+        extra = (height - PHASES * phases.shape[-2] + 2 * self.crop, width - PHASES * phases.shape[-1] + 2 * self.crop)
+        if all(0 <= margin < PHASES for margin in extra):
+            groups = self.out_channels
+            return F.conv_transpose2d(
+                phases, self.interleave, stride=PHASES, padding=self.crop, output_padding=extra, groups=groups
+            )
+        shuffled = F.pixel_shuffle(phases, PHASES)
+        return shuffled[:, :, self.crop : self.crop + height, self.crop : self.crop + width]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        height, width = PHASES * x.shape[-2], PHASES * x.shape[-1]  # of the output, from the unpadded input
-        if self.pad_input:
-            before, after = self.pads
-            x = F.pad(x, (before, after, before, after))
-        shuffled = F.pixel_shuffle(self.conv(x), PHASES)
-        return shuffled[:, :, self.crop : self.crop + height, self.crop : self.crop + width]
+        return self.interleave_phases(self.conv(self.pad(x)), PHASES * x.shape[-2], PHASES * x.shape[-1])
+
+
+class SplitSkipUNet(nn.Module):
+    """A U-Net (decoder already rewritten to `SubPixelConvTranspose`) that never concatenates skip and input.
+
+    Decoder level k computes conv(ReLU(cat(skip, up))); that equals conv_up(ReLU(up)) + conv_skip(ReLU(skip))
+    with the weights split by input channel, and ONNX Runtime accumulates the second convolution into the first's
+    output. Where a level's output goes straight to the next level's ReLU (no norm, activation or active dropout
+    after the convolution, as in "eval" mode with batch norm folded), the ReLU runs on the phases before the
+    interleave, which copies values unchanged, and fuses into the convolutions.
+    """
+
+    def __init__(self, unet: UNet):
+        super().__init__()
+        if not all(isinstance(block.conv, SubPixelConvTranspose) for block in unet.decoder):
+            raise ValueError("SplitSkipUNet needs a U-Net whose decoder convolutions are SubPixelConvTranspose")
+        self.encoder, self.decoder = unet.encoder, unet.decoder
+        skip_widths = [0] + [level.conv.out_channels for level in reversed(unet.encoder[:-1])]
+        self.up_convs, self.skip_convs = nn.ModuleList(), nn.ModuleList()
+        for block, skip_width in zip(self.decoder, skip_widths, strict=True):
+            whole = block.conv.conv
+            self.up_convs.append(_input_channel_part(whole, slice(skip_width, whole.in_channels), with_bias=True))
+            if skip_width:
+                self.skip_convs.append(_input_channel_part(whole, slice(0, skip_width), with_bias=False))
+        last = len(self.decoder) - 1
+        self.rectify_phases = [level < last and _output_is_plain(block) for level, block in enumerate(self.decoder)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for block in self.encoder:
+            x = block(x)
+            skips.append(x)
+        x = skips.pop()
+        rectified = False  # whether x already went through the ReLU every decoder level starts with
+        for level, block in enumerate(self.decoder):
+            sub_pixel = block.conv
+            phases = self.up_convs[level](sub_pixel.pad(x if rectified else F.relu(x)))
+            if level > 0:
+                phases = phases + self.skip_convs[level - 1](sub_pixel.pad(F.relu(skips.pop())))
+            rectified = self.rectify_phases[level]
+            if rectified:
+                phases = F.relu(phases)
+            x = sub_pixel.interleave_phases(phases, PHASES * x.shape[-2], PHASES * x.shape[-1])
+            for name in ("norm", "post_act", "dropout"):
+                if hasattr(block, name):
+                    x = getattr(block, name)(x)
+        return x
+
+
+def _input_channel_part(conv: nn.Conv2d, channels: slice, with_bias: bool) -> nn.Conv2d:
+    """The convolution restricted to some of its input channels (the others taken as zero)."""
+    part = nn.Conv2d(
+        channels.stop - channels.start, conv.out_channels, conv.kernel_size, padding=conv.padding, bias=with_bias
+    )
+    part.weight.data = conv.weight.data[:, channels].clone()
+    if with_bias:
+        part.bias.data = conv.bias.data.clone()
+    return part
+
+
+def _output_is_plain(block: ConvNormAct) -> bool:
+    """Nothing after the convolution but identities (a folded norm, eval-mode dropout)."""
+    after = [getattr(block, name) for name in ("norm", "post_act", "dropout") if hasattr(block, name)]
+    return all(
+        isinstance(layer, nn.Identity) or (isinstance(layer, nn.Dropout) and not layer.training) for layer in after
+    )
+
+
+def _move_leaky_relus_into_encoder_outputs(unet: UNet) -> None:
+    """Apply each encoder level's input LeakyReLU at the end of the level before it, where it fuses into the conv.
+
+    Encoder level k's output feeds level k + 1 (LeakyReLU first) and, as a skip, decoder level k (ReLU first).
+    ReLU(LeakyReLU(x)) == ReLU(x) exactly, so the skip may carry the LeakyReLU'd tensor: the convolution's output
+    then has one activation, which ONNX Runtime fuses into the convolution instead of running it on its own.
+    """
+    for previous, block in zip(unet.encoder[:-1], unet.encoder[1:], strict=True):
+        if isinstance(getattr(block, "pre_act", None), nn.LeakyReLU) and not hasattr(previous, "post_act"):
+            previous.post_act = block.pre_act
+            del block.pre_act
+    # the innermost output goes to the bottleneck decoder level alone: it needs its own ReLU, which is kept
 
 
 def fast_inference_graph(network: nn.Module) -> nn.Module:
-    """A copy of an eval-mode network with every stride-2 transposed convolution rewritten (and BN folded)."""
+    """A copy of an eval-mode network with the rewrites above: same outputs, a faster exported graph."""
     network = copy.deepcopy(network).eval()
     for parent in list(network.modules()):
         for name, child in list(parent.named_children()):
@@ -118,4 +225,15 @@ def fast_inference_graph(network: nn.Module) -> nn.Module:
                 parent.norm = nn.Identity()
             else:
                 setattr(parent, name, SubPixelConvTranspose(child))
+    if isinstance(network, UNet):
+        return _rewrite_unet(network)
+    for parent in list(network.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, UNet):
+                setattr(parent, name, _rewrite_unet(child))
     return network
+
+
+def _rewrite_unet(unet: UNet) -> SplitSkipUNet:
+    _move_leaky_relus_into_encoder_outputs(unet)
+    return SplitSkipUNet(unet)

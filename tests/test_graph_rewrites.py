@@ -1,9 +1,13 @@
+import numpy as np
+import onnx
 import pytest
 import torch
+from onnx import numpy_helper
 from torch import nn
 
 from pix2pix_hub import Pix2PixGenerator
 from pix2pix_hub.graph_rewrites import SubPixelConvTranspose, can_rewrite, fast_inference_graph
+from pix2pix_hub.onnx_backend import export_to_onnx
 from pix2pix_hub.paper_mode import PaperModeNetwork
 
 
@@ -47,7 +51,7 @@ def test_layers_it_cannot_rewrite_are_named():
 
 @pytest.mark.parametrize("arch", ["unet_256", "unet_128", "resnet_6blocks"])
 @torch.no_grad()
-def test_fast_graph_has_no_transposed_convolution_and_the_same_outputs_in_both_modes(arch):
+def test_fast_graph_has_no_learned_transposed_convolution_and_the_same_outputs_in_both_modes(arch):
     torch.manual_seed(0)
     generator = Pix2PixGenerator(arch=arch, ngf=8)
     for layer in generator.modules():
@@ -65,3 +69,24 @@ def test_fast_graph_has_no_transposed_convolution_and_the_same_outputs_in_both_m
     paper = PaperModeNetwork(generator)
     masks = paper.draw_masks(x.shape, torch.Generator().manual_seed(0))
     assert torch.allclose(fast_inference_graph(paper)(x, *masks), paper(x, *masks), atol=1e-5)
+
+
+@pytest.mark.parametrize("inference_mode", ["eval", "paper"])
+def test_exported_unet_has_no_concatenation_and_only_interleaving_transposed_convolutions(inference_mode):
+    generator = Pix2PixGenerator(arch="unet_128", ngf=8, inference_mode=inference_mode).eval()
+    paper_mode = PaperModeNetwork(generator) if inference_mode == "paper" else None
+    graph = onnx.load_from_string(export_to_onnx(generator, paper_mode, 128)).graph
+    operators = [node.op_type for node in graph.node]
+    assert "Concat" not in operators and "DepthToSpace" not in operators
+    weights = {tensor.name: numpy_helper.to_array(tensor) for tensor in graph.initializer}
+    weights |= {node.output[0]: weights[node.input[0]] for node in graph.node if node.op_type == "Identity"}
+    interleaves = [node for node in graph.node if node.op_type == "ConvTranspose"]
+    assert len(interleaves) == 7  # one per decoder level
+    for node in interleaves:
+        kernel = weights[node.input[1]]  # (4C, 1, 2, 2): each phase channel copied to one place of a 2x2 block
+        assert kernel.shape[1:] == (1, 2, 2)
+        assert sorted(np.unique(kernel)) == [0.0, 1.0] and (kernel.sum(axis=(1, 2, 3)) == 1).all()
+    if inference_mode == "eval":  # the decoder's ReLUs run on the phases (where ORT fuses them), not after
+        made_by = {output: node.op_type for node in graph.node for output in node.output}
+        relu_inputs = [made_by.get(node.input[0]) for node in graph.node if node.op_type == "Relu"]
+        assert "ConvTranspose" not in relu_inputs and "Add" in relu_inputs
