@@ -23,6 +23,7 @@ from pix2pix_hub.recipe import PAPER
 from pix2pix_hub.training import (
     Networks,
     StepOptions,
+    adam,
     build_networks,
     find_checkpoint,
     list_checkpoints,
@@ -75,6 +76,23 @@ def test_fast_paths_train_like_the_plain_step():
     plain = one_step(stack_discriminator=False, channels_last=False)
     for fast in (one_step(True, False), one_step(False, True)):
         assert all(torch.allclose(fast[name], plain[name], atol=1e-5) for name in plain)
+
+
+def test_fused_adam_updates_like_the_multi_kernel_adam():
+    def weights_after(steps: int, fused: bool) -> dict[str, torch.Tensor]:
+        torch.manual_seed(0)
+        generator, _ = build_networks(dataclasses.replace(PAPER, generator_arch="unet_128", ngf=4), (3, 3), "eval")
+        optimizer = adam(generator, PAPER, fused=fused)
+        for step in range(steps):
+            source = torch.rand(2, 3, 128, 128, generator=torch.Generator().manual_seed(step)) * 2 - 1
+            optimizer.zero_grad()
+            (generator(source) - source).abs().mean().backward()
+            optimizer.step()
+        return {name: tensor.clone() for name, tensor in generator.state_dict().items()}
+
+    initial, fused, plain = weights_after(0, False), weights_after(3, fused=True), weights_after(3, fused=False)
+    assert all(torch.allclose(fused[name], plain[name], atol=1e-6) for name in plain)
+    assert not torch.allclose(plain["net.encoder.0.conv.weight"], initial["net.encoder.0.conv.weight"], atol=1e-4)
 
 
 def test_latest_checkpoint_ignores_a_half_written_one(tmp_path):
