@@ -19,18 +19,22 @@ import torch
 RESULTS = Path(__file__).parent / "RESULTS.md"
 
 
-def interleaved_medians(candidates: dict[str, Callable[[], object]], rounds: int, repeats: int) -> dict[str, float]:
-    """Median seconds per call of each candidate, alternating candidates every round so drift hits all alike."""
+def interleaved_rounds(
+    candidates: dict[str, Callable[[], object]], rounds: int, repeats: int
+) -> dict[str, list[float]]:
+    """Each candidate's median seconds per call in every round; candidates alternate so drift hits all alike."""
     for run in candidates.values():  # warm-up: allocations, ONNX Runtime's first-run planning
         run()
-    samples: dict[str, list[float]] = {name: [] for name in candidates}
+    per_round: dict[str, list[float]] = {name: [] for name in candidates}
     for _ in range(rounds):
         for name, run in candidates.items():
+            samples = []
             for _ in range(repeats):
                 start = time.perf_counter()
                 run()
-                samples[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in samples.items()}
+                samples.append(time.perf_counter() - start)
+            per_round[name].append(statistics.median(samples))
+    return per_round
 
 
 def machine_description() -> str:

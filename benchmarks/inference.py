@@ -24,7 +24,7 @@ import torch
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from benchmarks.common import interleaved_medians, write_section
+from benchmarks.common import interleaved_rounds, write_section
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
 from pix2pix_hub.onnx_backend import OnnxGenerator
 from pix2pix_hub.paper_mode import PaperModeNetwork
@@ -62,14 +62,16 @@ def measure(generator: Pix2PixGenerator, size: int, rounds: int, repeats: int) -
     candidates = {"eager float32": eager}
     candidates |= {f"pipeline backend={name}": (lambda p=p: p.forward(x, seed=0)) for name, p in pipelines.items()}
     candidates["onnxruntime, export without graph rewrites"] = lambda: plain_export(x, masks)
-    medians = interleaved_medians(candidates, rounds, repeats)
-    baseline = medians["eager float32"]
+    per_round = interleaved_rounds(candidates, rounds, repeats)
+    baseline = per_round["eager float32"]
     rows = []
-    for name, seconds in medians.items():
+    for name, seconds in per_round.items():
         difference = (candidates[name]() - reference).abs().max().item()
         default = " (default)" if name == "pipeline backend=onnxruntime" else ""
+        ratios = [eager / own for eager, own in zip(baseline, seconds, strict=True)]  # each round's own speed-up
         rows.append(
-            f"| {size}x{size} | {mode} | {name}{default} | {seconds * 1000:.1f} | {baseline / seconds:.2f}x "
+            f"| {size}x{size} | {mode} | {name}{default} | {statistics.median(seconds) * 1000:.1f} "
+            f"| {statistics.median(baseline) / statistics.median(seconds):.2f}x | {min(ratios):.2f}-{max(ratios):.2f}x "
             f"| {difference:.1e} |"
         )
         print(rows[-1], flush=True)
@@ -155,10 +157,12 @@ def main() -> None:
     table = "\n".join(
         [
             "U-Net-256 (ngf 64, 54.4M parameters), batch 1, median of "
-            f"{args.rounds} interleaved rounds x {args.repeats} calls.",
+            f"{args.rounds} interleaved rounds x {args.repeats} calls; the range is the lowest and highest speed-up "
+            "of a single round (the machine's speed drifts between rounds).",
             "",
-            "| input | inference mode | path | median ms | speed-up vs eager | max abs diff vs eager |",
-            "|---|---|---|---|---|---|",
+            "| input | inference mode | path | median ms | speed-up vs eager | range over rounds "
+            "| max abs diff vs eager |",
+            "|---|---|---|---|---|---|---|",
             *rows,
         ]
     )
