@@ -6,7 +6,9 @@ The paper's U-Net-256 (ngf 64, batch norm with trained-looking statistics) on on
 512x512 in "eval" mode, and at 256x256 in "paper" mode (the bundled models' mode; eager runs the plain paper-mode
 network with the masks the pipelines draw for seed 0). Every path gets the same input; the table reports median
 latency, the speed-up over eager float32 and the largest absolute difference from the eager output. The row
-"export without graph rewrites" is ONNX Runtime on the plain export, without `pix2pix_hub.graph_rewrites`.
+"export without graph rewrites" is ONNX Runtime on the plain export, without `pix2pix_hub.graph_rewrites`; two
+more rows measure candidates the pipeline does not use: eager with channels-last tensors, and (at the first size,
+"eval" mode) `torch.compile` of the rewritten graph, whose start-up cost the row names.
 Then `python app.py` is started on a loopback port with that model behind the facades task, and 1, 4 and 16
 concurrent `gradio_client` callers hit `/translate`.
 """
@@ -14,18 +16,22 @@ concurrent `gradio_client` callers hit `/translate`.
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
+import torch._inductor.config
 from gradio_client import Client, handle_file
 from PIL import Image
 
 from benchmarks.common import interleaved_rounds, write_section
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
+from pix2pix_hub.graph_rewrites import fast_inference_graph
 from pix2pix_hub.onnx_backend import OnnxGenerator
 from pix2pix_hub.paper_mode import PaperModeNetwork
 from tests.app_process import start_app
@@ -41,8 +47,21 @@ def trained_looking_generator() -> Pix2PixGenerator:
     return generator.eval()
 
 
-def measure(generator: Pix2PixGenerator, size: int, rounds: int, repeats: int) -> list[str]:
-    """Table rows for one input size and the generator's inference mode: eager float32 and each backend."""
+def compiled(network: torch.nn.Module, example: tuple[torch.Tensor, ...]) -> tuple[Callable, float]:
+    """`torch.compile` (inductor, weights frozen as constants) and the seconds its first call took."""
+    start = time.perf_counter()
+    with torch._inductor.config.patch(freezing=True), torch.inference_mode():
+        network = torch.compile(network)
+        network(*example)
+    return network, time.perf_counter() - start
+
+
+def measure(generator: Pix2PixGenerator, size: int, rounds: int, repeats: int, with_compile: bool = False) -> list[str]:
+    """Table rows for one input size and the generator's inference mode: eager float32 and each backend.
+
+    Besides the pipeline's backends, two candidates the pipeline does not use: eager PyTorch with channels-last
+    tensors, and (`with_compile`) `torch.compile` of the rewritten graph, whose compile time is in its name.
+    """
     mode = generator.inference_mode
     pipelines = {
         backend: Pix2PixPipeline(generator, device="cpu", image_size=size, backend=backend)
@@ -62,6 +81,22 @@ def measure(generator: Pix2PixGenerator, size: int, rounds: int, repeats: int) -
     candidates = {"eager float32": eager}
     candidates |= {f"pipeline backend={name}": (lambda p=p: p.forward(x, seed=0)) for name, p in pipelines.items()}
     candidates["onnxruntime, export without graph rewrites"] = lambda: plain_export(x, masks)
+    channels_last = copy.deepcopy(paper_mode or generator).to(memory_format=torch.channels_last)
+    x_channels_last = x.contiguous(memory_format=torch.channels_last)
+
+    def eager_channels_last() -> torch.Tensor:
+        with torch.inference_mode():
+            return channels_last(x_channels_last, *masks)
+
+    candidates["eager float32, channels-last"] = eager_channels_last
+    if with_compile:
+        network, seconds = compiled(fast_inference_graph(paper_mode or generator.net), (x, *masks))
+
+        def run_compiled() -> torch.Tensor:
+            with torch.inference_mode():
+                return network(x, *masks)
+
+        candidates[f"torch.compile of the rewritten graph (first call {seconds:.0f} s)"] = run_compiled
     per_round = interleaved_rounds(candidates, rounds, repeats)
     baseline = per_round["eager float32"]
     rows = []
@@ -150,7 +185,11 @@ def main() -> None:
     args = parser.parse_args()
 
     generator = trained_looking_generator()
-    rows = [row for size in args.sizes for row in measure(generator, size, args.rounds, args.repeats)]
+    rows = [
+        row
+        for size in args.sizes
+        for row in measure(generator, size, args.rounds, args.repeats, with_compile=size == args.sizes[0])
+    ]
     paper = trained_looking_generator()
     paper.inference_mode = "paper"  # the bundled models' mode: per-image statistics, seeded dropout masks
     rows += measure(paper, args.sizes[0], args.rounds, args.repeats)
