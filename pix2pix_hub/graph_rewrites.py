@@ -46,6 +46,7 @@ def can_rewrite(layer: nn.Module) -> bool:
     return (
         square
         and doubles
+        and kernel[0] >= PHASES  # a smaller kernel leaves a phase with no tap at all (only the bias)
         and stride == (PHASES, PHASES)
         and layer.dilation == (1, 1)
         and layer.groups == 1
@@ -111,20 +112,12 @@ class SubPixelConvTranspose(nn.Module):
         before, after = self.pads
         return F.pad(x, (before, after, before, after))
 
-    def interleave_phases(self, phases: torch.Tensor, height: int, width: int) -> torch.Tensor:
-        """The (N, C, height, width) output from the convolution's (N, 4C, h, w) phases."""
-        # conv_transpose2d returns 2 * h - 2 * crop + extra rows: pick `extra` to land exactly on `height`
-        extra = (height - PHASES * phases.shape[-2] + 2 * self.crop, width - PHASES * phases.shape[-1] + 2 * self.crop)
-        if all(0 <= margin < PHASES for margin in extra):
-            groups = self.out_channels
-            return F.conv_transpose2d(
-                phases, self.interleave, stride=PHASES, padding=self.crop, output_padding=extra, groups=groups
-            )
-        shuffled = F.pixel_shuffle(phases, PHASES)
-        return shuffled[:, :, self.crop : self.crop + height, self.crop : self.crop + width]
+    def interleave_phases(self, phases: torch.Tensor) -> torch.Tensor:
+        """The (N, C, 2H, 2W) output from the convolution's (N, 4C, h, w) phases; the padding crops the margin."""
+        return F.conv_transpose2d(phases, self.interleave, stride=PHASES, padding=self.crop, groups=self.out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.interleave_phases(self.conv(self.pad(x)), PHASES * x.shape[-2], PHASES * x.shape[-1])
+        return self.interleave_phases(self.conv(self.pad(x)))
 
 
 class SplitSkipUNet(nn.Module):
@@ -167,7 +160,7 @@ class SplitSkipUNet(nn.Module):
             rectified = self.rectify_phases[level]
             if rectified:
                 phases = F.relu(phases)
-            x = sub_pixel.interleave_phases(phases, PHASES * x.shape[-2], PHASES * x.shape[-1])
+            x = sub_pixel.interleave_phases(phases)
             for name in ("norm", "post_act", "dropout"):
                 if hasattr(block, name):
                     x = getattr(block, name)(x)

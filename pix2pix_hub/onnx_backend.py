@@ -1,6 +1,6 @@
 """The pipeline's fast CPU path: the generator exported once to ONNX and run by ONNX Runtime.
 
-On 2 CPU cores ONNX Runtime runs the U-Net about 1.9x as fast as eager PyTorch with the same float32 numbers
+On 2 CPU cores ONNX Runtime runs the U-Net about 2x as fast as eager PyTorch with the same float32 numbers
 (see benchmarks/inference.py). Export and session start-up happen when the pipeline is built, never on the
 first request. Both inference modes export: "eval" as the plain network, "paper" as `PaperModeNetwork`, whose
 dropout masks are extra inputs drawn by the pipeline.
@@ -28,7 +28,7 @@ def export_to_onnx(
 ) -> bytes:
     """Serialise the test-time graph (eval network, or paper mode with mask inputs); the batch size is dynamic.
 
-    With `fast_graph` the network is exported through `fast_inference_graph` (exact sub-pixel rewrites).
+    With `fast_graph` the network is exported through `fast_inference_graph` (exact, see graph_rewrites.py).
     """
     network = paper_mode if paper_mode is not None else generator.net.eval()
     example = torch.zeros(1, generator.in_channels, image_size, image_size)

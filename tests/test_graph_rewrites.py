@@ -25,6 +25,9 @@ def trained_looking(batch_norm: nn.BatchNorm2d) -> nn.BatchNorm2d:
         nn.ConvTranspose2d(6, 5, 4, 2, 1, bias=False),  # the U-Net's
         nn.ConvTranspose2d(6, 5, 4, 2, 1, bias=True),  # the U-Net's outermost
         nn.ConvTranspose2d(6, 5, 3, 2, 1, output_padding=1),  # the ResNet generator's
+        nn.ConvTranspose2d(6, 5, 2, 2, 0),  # larger and smaller kernels: other phase offsets and crops
+        nn.ConvTranspose2d(6, 5, 5, 2, 2, output_padding=1),
+        nn.ConvTranspose2d(6, 5, 6, 2, 2),
     ],
 )
 @torch.no_grad()
@@ -45,6 +48,7 @@ def test_eval_batch_norm_is_folded_into_the_sub_pixel_convolution():
 def test_layers_it_cannot_rewrite_are_named():
     assert not can_rewrite(nn.ConvTranspose2d(4, 4, 4, 1, 1))  # stride 1
     assert not can_rewrite(nn.ConvTranspose2d(4, 4, 3, 2, 1))  # 2H - 1 outputs
+    assert not can_rewrite(nn.ConvTranspose2d(4, 4, 1, 2, 0, output_padding=1))  # odd phases get no tap at all
     with pytest.raises(ValueError, match="cannot rewrite ConvTranspose2d"):
         SubPixelConvTranspose(nn.ConvTranspose2d(4, 4, 4, 1, 1))
 
