@@ -47,6 +47,16 @@ def trained_looking_generator() -> Pix2PixGenerator:
     return generator.eval()
 
 
+def inference(network: Callable, *inputs: torch.Tensor) -> Callable[[], torch.Tensor]:
+    """A no-argument call of `network(*inputs)` in inference mode, as the timing loop wants it."""
+
+    def run() -> torch.Tensor:
+        with torch.inference_mode():
+            return network(*inputs)
+
+    return run
+
+
 def compiled(network: torch.nn.Module, example: tuple[torch.Tensor, ...]) -> tuple[Callable, float]:
     """`torch.compile` (inductor, weights frozen as constants) and the seconds its first call took."""
     start = time.perf_counter()
@@ -72,38 +82,26 @@ def measure(generator: Pix2PixGenerator, size: int, rounds: int, repeats: int, w
     paper_mode = PaperModeNetwork(generator) if mode == "paper" else None
     masks = paper_mode.draw_masks(x.shape, torch.Generator().manual_seed(0)) if paper_mode else []
 
-    def eager() -> torch.Tensor:
-        with torch.inference_mode():
-            return paper_mode(x, *masks) if paper_mode else generator(x)
-
+    eager = inference(paper_mode or generator, x, *masks)
     reference = eager()
     plain_export = OnnxGenerator(generator, paper_mode, size, fast_graph=False)  # what the rewrites are worth
     candidates = {"eager float32": eager}
     candidates |= {f"pipeline backend={name}": (lambda p=p: p.forward(x, seed=0)) for name, p in pipelines.items()}
     candidates["onnxruntime, export without graph rewrites"] = lambda: plain_export(x, masks)
     channels_last = copy.deepcopy(paper_mode or generator).to(memory_format=torch.channels_last)
-    x_channels_last = x.contiguous(memory_format=torch.channels_last)
-
-    def eager_channels_last() -> torch.Tensor:
-        with torch.inference_mode():
-            return channels_last(x_channels_last, *masks)
-
-    candidates["eager float32, channels-last"] = eager_channels_last
+    candidates["eager float32, channels-last"] = inference(
+        channels_last, x.contiguous(memory_format=torch.channels_last), *masks
+    )
     if with_compile:
         network, seconds = compiled(fast_inference_graph(paper_mode or generator.net), (x, *masks))
-
-        def run_compiled() -> torch.Tensor:
-            with torch.inference_mode():
-                return network(x, *masks)
-
-        candidates[f"torch.compile of the rewritten graph (first call {seconds:.0f} s)"] = run_compiled
+        candidates[f"torch.compile of the rewritten graph (first call {seconds:.0f} s)"] = inference(network, x, *masks)
     per_round = interleaved_rounds(candidates, rounds, repeats)
     baseline = per_round["eager float32"]
     rows = []
     for name, seconds in per_round.items():
         difference = (candidates[name]() - reference).abs().max().item()
         default = " (default)" if name == "pipeline backend=onnxruntime" else ""
-        ratios = [eager / own for eager, own in zip(baseline, seconds, strict=True)]  # each round's own speed-up
+        ratios = [slow / own for slow, own in zip(baseline, seconds, strict=True)]  # each round's own speed-up
         rows.append(
             f"| {size}x{size} | {mode} | {name}{default} | {statistics.median(seconds) * 1000:.1f} "
             f"| {statistics.median(baseline) / statistics.median(seconds):.2f}x | {min(ratios):.2f}-{max(ratios):.2f}x "
