@@ -39,6 +39,7 @@ from pix2pix_hub.training import (
     adam,
     build_networks,
     checkpoint_step,
+    compile_networks,
     find_checkpoint,
     hardware,
     has_batch_norm,
@@ -189,7 +190,7 @@ def main(args: argparse.Namespace) -> torch.nn.Module:
         generator, discriminator, optimizer_g, optimizer_d, train_dataloader
     )
     if args.torch_compile:
-        generator, discriminator = torch.compile(generator), torch.compile(discriminator)
+        generator, discriminator = compile_networks(generator, discriminator)
     nets = Networks(generator, discriminator, optimizer_g, optimizer_d)
     options = StepOptions(
         gan_mode=recipe.gan_mode,

@@ -65,6 +65,12 @@ def adam(model: nn.Module, recipe: PaperRecipe, fused: bool) -> torch.optim.Adam
     )
 
 
+def compile_networks(generator: nn.Module, discriminator: nn.Module) -> tuple[nn.Module, nn.Module]:
+    """`torch.compile` of G and D for fixed shapes: a new input size (a smaller last batch, another model of the
+    same class in the process) compiles anew instead of switching to dynamic shapes, which inductor can fail on."""
+    return torch.compile(generator, dynamic=False), torch.compile(discriminator, dynamic=False)
+
+
 def linear_decay(optimizer: torch.optim.Optimizer, constant_steps: int, decay_steps: int) -> LambdaLR:
     """The paper's schedule: the initial rate for `constant_steps`, then linearly down to zero over `decay_steps`."""
 
