@@ -23,6 +23,7 @@ from .data import PairedImageDataset, PairSource, collate_pairs, load_splits
 from .data.arguments import add_data_arguments, data_spec, preprocessing
 from .hub import atomic_write_bytes, atomic_write_text
 from .images import tensor_to_image
+from .int8 import Int8Calibration, find_calibration
 from .judges import Bounds, Judge, mean_target
 from .metrics import mean_metrics, pair_metrics
 from .models import Pix2PixGenerator
@@ -69,9 +70,17 @@ def evaluate(
     seed: int = 0,
     num_workers: int = 0,
     bounds: Bounds | None = None,
+    int8_calibration: Int8Calibration | None = None,
 ) -> Evaluation:
-    """Translate every pair of `dataset` (its evaluation view) and score outputs against targets (and `bounds`)."""
-    pipe = Pix2PixPipeline(generator, device=device, backend="torch")  # the model itself, at any input size
+    """Translate every pair of `dataset` (its evaluation view) and score outputs against targets (and `bounds`).
+
+    The model itself (float32 PyTorch, any input size) by default; with `int8_calibration`, the int8 CPU path.
+    """
+    if int8_calibration is None:
+        pipe = Pix2PixPipeline(generator, device=device, backend="torch")
+    else:
+        image_size = int8_calibration.image_size
+        pipe = Pix2PixPipeline(generator, "cpu", image_size, precision="int8", int8_calibration=int8_calibration)
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=num_workers, collate_fn=collate_pairs)
     per_image, rows, skipped = [], [], []
     for batch in loader:
@@ -117,6 +126,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="a judge (pix2pix_hub.judges: FCN-score for facades, structure score for maps) that scores outputs, "
         "real targets and the mean training target; implies --bounds",
     )
+    parser.add_argument(
+        "--precision",
+        default="float32",
+        choices=["float32", "int8"],
+        help="int8: the CPU path of a model calibrated with python -m pix2pix_hub.calibrate_int8",
+    )
     add_data_arguments(parser)
     return parser.parse_args(argv)
 
@@ -130,12 +145,22 @@ def main(argv: list[str] | None = None) -> dict:
     if args.bounds or args.judge:
         judge = Judge.from_pretrained(args.judge) if args.judge else None
         bounds = Bounds(mean_target(evaluation_view(train_pairs, args, generator)), judge)
-    result = evaluate(generator, dataset, args.batch_size, args.device, args.seed, args.dataloader_num_workers, bounds)
+    calibration = None
+    if args.precision == "int8":
+        calibration = find_calibration(args.model)
+        if calibration is None:
+            raise SystemExit(
+                f"--precision int8: {args.model} has no int8 calibration (python -m pix2pix_hub.calibrate_int8)"
+            )
+    result = evaluate(
+        generator, dataset, args.batch_size, args.device, args.seed, args.dataloader_num_workers, bounds, calibration
+    )
     report = {
         "model": args.model,
         "dataset": args.dataset,
         "data": description,
         "inference_mode": generator.inference_mode,
+        "precision": args.precision,
         "num_pairs": result.num_pairs,
         "skipped_images": result.skipped,
         **result.metrics,

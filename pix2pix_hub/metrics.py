@@ -46,6 +46,13 @@ def pair_metrics(output: Image.Image, target: Image.Image) -> dict[str, float]:
     }
 
 
+def output_psnr(output: np.ndarray, reference: np.ndarray) -> float:
+    """PSNR (dB) of a network output against a reference output, both in [-1, 1] (a data range of 2)."""
+    if np.array_equal(output, reference):
+        return math.inf
+    return float(peak_signal_noise_ratio(reference.astype(np.float64), output.astype(np.float64), data_range=2.0))
+
+
 def mean_metrics(per_image: list[dict[str, float]]) -> dict[str, float]:
     """The average of each metric over images."""
     if not per_image:

@@ -16,6 +16,7 @@ import onnxruntime
 import torch
 
 from .graph_rewrites import fast_inference_graph
+from .int8 import Int8Calibration, quantized_graph
 from .models import Pix2PixGenerator
 from .paper_mode import PaperModeNetwork
 
@@ -51,7 +52,11 @@ def export_to_onnx(
 
 
 class OnnxGenerator:
-    """Callable like the test-time network on (N, C, H, W) float32 CPU tensors, backed by ONNX Runtime."""
+    """Callable like the test-time network on (N, C, H, W) float32 CPU tensors, backed by ONNX Runtime.
+
+    With an `int8` calibration (see `pix2pix_hub.int8`) its convolutions run in int8, except the float32 levels it
+    names.
+    """
 
     def __init__(
         self,
@@ -60,7 +65,11 @@ class OnnxGenerator:
         image_size: int,
         threads: int | None = None,
         fast_graph: bool = True,
+        int8: Int8Calibration | None = None,
     ):
+        graph = export_to_onnx(generator, paper_mode, image_size, fast_graph)
+        if int8 is not None:
+            graph = quantized_graph(graph, int8.ranges, int8.float_levels)
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or torch.get_num_threads()
@@ -68,9 +77,7 @@ class OnnxGenerator:
         # stop when it returns, so they do not take the cores from whatever runs next (another session, the app's
         # image decoding, eager PyTorch in a benchmark).
         options.add_session_config_entry("session.force_spinning_stop", "1")
-        self.session = onnxruntime.InferenceSession(
-            export_to_onnx(generator, paper_mode, image_size, fast_graph), options, providers=["CPUExecutionProvider"]
-        )
+        self.session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
     def __call__(self, batch: torch.Tensor, masks: list[torch.Tensor] = ()) -> torch.Tensor:
         feeds = {"source": batch.detach().cpu().float().numpy()}

@@ -7,6 +7,7 @@ to the input's own width and height. This is what the reference implementation d
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,12 +15,15 @@ import torch
 from PIL import Image
 
 from .images import image_to_tensor, open_image, prepare_image, tensor_to_image
+from .int8 import Int8Calibration, find_calibration
 from .models import Pix2PixGenerator
 from .onnx_backend import OnnxGenerator
 from .paper_mode import PaperModeNetwork
 
 ImageInput = Image.Image | str | Path
 BACKENDS = ("auto", "onnxruntime", "torch")
+PRECISIONS = ("auto", "float32", "int8")
+logger = logging.getLogger(__name__)
 
 
 class Pix2PixPipeline:
@@ -29,6 +33,11 @@ class Pix2PixPipeline:
     fast) and on GPUs in PyTorch; `backend="torch"` forces plain PyTorch. Models whose `inference_mode` is
     "paper" run as `PaperModeNetwork` in either backend: each image normalised with its own statistics and
     dropout masks drawn from `seed` (random when no seed is given).
+
+    `precision="auto"` (the default) runs the ONNX Runtime graph in int8 when the model ships an `int8_calibration`
+    validated on its own eval split for this image size and inference mode (see `pix2pix_hub.int8`; about 2x
+    faster on the U-Net-256, every validated output within 40 dB of float32) and in exact float32 otherwise;
+    `precision="float32"` turns int8 off, `precision="int8"` insists on it. `self.precision` says which runs.
     """
 
     def __init__(
@@ -37,11 +46,15 @@ class Pix2PixPipeline:
         device: str | torch.device | None = None,
         image_size: int | None = None,
         backend: str = "auto",
+        precision: str = "auto",
+        int8_calibration: Int8Calibration | None = None,
     ):
         if not isinstance(generator, Pix2PixGenerator):
             raise ValueError(f"generator must be a Pix2PixGenerator, got {type(generator).__name__}")
         if backend not in BACKENDS:
             raise ValueError(f"backend={backend!r} is not supported; choose one of {', '.join(BACKENDS)}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision={precision!r} is not supported; choose one of {', '.join(PRECISIONS)}")
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.generator = generator.to(self.device).eval()
         self.image_size = image_size or generator.native_size
@@ -51,9 +64,29 @@ class Pix2PixPipeline:
             raise ValueError("the onnxruntime backend runs on the CPU only; use backend='torch' on a GPU")
         self.backend = "onnxruntime" if backend != "torch" and self.device.type == "cpu" else "torch"
         self._paper_mode = PaperModeNetwork(self.generator) if generator.inference_mode == "paper" else None
+        self.precision = self._choose_precision(precision, int8_calibration)
         self._onnx = None
         if self.backend == "onnxruntime":
-            self._onnx = OnnxGenerator(self.generator, self._paper_mode, self.image_size)
+            int8 = int8_calibration if self.precision == "int8" else None
+            self._onnx = OnnxGenerator(self.generator, self._paper_mode, self.image_size, int8=int8)
+
+    def _choose_precision(self, precision: str, calibration: Int8Calibration | None) -> str:
+        """int8 where asked for or calibrated ("auto") and applicable; a clear error where it is demanded but can't."""
+        if precision == "float32" or (precision == "auto" and calibration is None):
+            return "float32"
+        why_not = None
+        if calibration is None:
+            why_not = "the model has no int8 calibration (python -m pix2pix_hub.calibrate_int8 makes one)"
+        elif self.backend != "onnxruntime":
+            why_not = "int8 runs on the onnxruntime backend (CPU) only"
+        else:
+            why_not = calibration.mismatch(self.image_size, self.generator.inference_mode)
+        if why_not is None:
+            return "int8"
+        if precision == "int8":
+            raise ValueError(f"precision='int8' is not possible: {why_not}")
+        logger.warning("running in float32, not int8: %s", why_not)
+        return "float32"
 
     @classmethod
     def from_pretrained(
@@ -61,10 +94,14 @@ class Pix2PixPipeline:
         repo_or_dir: str | Path,
         device: str | torch.device | None = None,
         backend: str = "auto",
+        precision: str = "auto",
         **hub_kwargs,
     ) -> Pix2PixPipeline:
-        """Load a generator saved with `save_pretrained` (a local folder or a Hub repo id)."""
-        return cls(Pix2PixGenerator.from_pretrained(repo_or_dir, **hub_kwargs), device=device, backend=backend)
+        """Load a generator saved with `save_pretrained` (a local folder or a Hub repo id), with its int8 calibration
+        if it has one."""
+        generator = Pix2PixGenerator.from_pretrained(repo_or_dir, **hub_kwargs)
+        calibration = find_calibration(repo_or_dir, **hub_kwargs) if precision != "float32" else None
+        return cls(generator, device=device, backend=backend, precision=precision, int8_calibration=calibration)
 
     def __call__(
         self, images: ImageInput | Sequence[ImageInput], seed: int | None = None

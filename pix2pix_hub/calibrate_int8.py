@@ -1,0 +1,176 @@
+"""Calibrate a model for int8 CPU inference and validate it on its eval split (see `pix2pix_hub.int8`).
+
+    python -m pix2pix_hub.calibrate_int8 --model FOLDER --dataset DATA [--direction BtoA ...]
+
+Writes FOLDER/int8_calibration.json only when the validation passes; otherwise nothing is written and the
+command says which check failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime
+import torch
+from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+from .data import PairedImageDataset, load_splits
+from .data.arguments import add_data_arguments, data_spec
+from .evaluate import evaluation_view
+from .images import tensor_to_image
+from .int8 import CALIBRATION_PAIRS, METRIC_TOLERANCES, MIN_PSNR, Int8Calibration, conv_levels, quantized_graph
+from .metrics import mean_metrics, output_psnr, pair_metrics
+from .models import Pix2PixGenerator
+from .onnx_backend import export_to_onnx
+from .paper_mode import PaperModeNetwork
+
+
+class _Feeds(CalibrationDataReader):
+    def __init__(self, feeds: list[dict[str, np.ndarray]]):
+        self.feeds = iter(feeds)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self.feeds, None)
+
+
+def record_ranges(float_graph: bytes, feeds: list[dict[str, np.ndarray]]) -> dict:
+    """ONNX Runtime's min/max ranges of every Conv's tensors over `feeds` (the graph's inputs)."""
+    with tempfile.TemporaryDirectory() as folder:
+        cache = Path(folder) / "ranges.json"
+        quantize_static(
+            onnx.load_from_string(float_graph),
+            Path(folder) / "int8.onnx",
+            _Feeds(feeds),
+            quant_format=QuantFormat.QDQ,
+            op_types_to_quantize=["Conv"],
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibration_cache_path=cache,
+        )
+        return json.loads(cache.read_text())
+
+
+def graph_feeds(sources: torch.Tensor, paper_mode: PaperModeNetwork | None, seed: int) -> list[dict[str, np.ndarray]]:
+    """One feed per source image; "paper" mode's dropout masks drawn image by image from `seed`."""
+    feeds = []
+    for index, source in enumerate(sources):
+        feed = {"source": source[None].numpy()}
+        if paper_mode is not None:
+            masks = paper_mode.draw_masks(feed["source"].shape, torch.Generator().manual_seed(seed + index))
+            feed |= {f"mask{number}": mask.numpy() for number, mask in enumerate(masks)}
+        feeds.append(feed)
+    return feeds
+
+
+def session(graph: bytes) -> onnxruntime.InferenceSession:
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+
+def validate(float_graph: bytes, int8_graph: bytes, dataset: PairedImageDataset, paper_mode, seed: int) -> dict:
+    """Each eval output of the int8 graph against the float32 one, and both graphs' eval metrics."""
+    float_session, int8_session = session(float_graph), session(int8_graph)
+    psnrs, float_scores, int8_scores = [], [], []
+    for index in range(len(dataset)):
+        pair = dataset[index]
+        (feed,) = graph_feeds(pair["source"][None], paper_mode, seed + index)
+        (float_output,) = float_session.run(None, feed)
+        (int8_output,) = int8_session.run(None, feed)
+        psnrs.append(output_psnr(int8_output, float_output))
+        target = tensor_to_image(pair["target"])
+        float_scores.append(pair_metrics(tensor_to_image(torch.from_numpy(float_output[0])), target))
+        int8_scores.append(pair_metrics(tensor_to_image(torch.from_numpy(int8_output[0])), target))
+    return {
+        "num_pairs": len(psnrs),
+        "psnr_vs_float32_min": min(psnrs),
+        "psnr_vs_float32_median": statistics.median(psnrs),
+        "metrics_float32": mean_metrics(float_scores),
+        "metrics_int8": mean_metrics(int8_scores),
+    }
+
+
+def failures(validation: dict, min_psnr: float) -> list[str]:
+    """What keeps a validation from passing (empty when it passes)."""
+    found = []
+    if validation["psnr_vs_float32_min"] < min_psnr:
+        found.append(f"an output is {validation['psnr_vs_float32_min']:.1f} dB from float32 (needs {min_psnr})")
+    for name, tolerance in METRIC_TOLERANCES.items():
+        change = abs(validation["metrics_int8"][name] - validation["metrics_float32"][name])
+        if change > tolerance:
+            found.append(f"eval {name} moves by {change:.4f} (at most {tolerance})")
+    return found
+
+
+def calibrate(
+    generator: Pix2PixGenerator,
+    calibration_set: PairedImageDataset,
+    eval_set: PairedImageDataset,
+    image_size: int,
+    min_psnr: float = MIN_PSNR,
+    seed: int = 0,
+    log=print,
+) -> Int8Calibration:
+    """Ranges from `calibration_set`'s sources, then the fewest float levels that pass on `eval_set`."""
+    paper_mode = PaperModeNetwork(generator) if generator.inference_mode == "paper" else None
+    float_graph = export_to_onnx(generator, paper_mode, image_size)
+    picks = np.linspace(0, len(calibration_set) - 1, min(CALIBRATION_PAIRS, len(calibration_set))).round()
+    sources = torch.stack([calibration_set[int(index)]["source"] for index in picks])
+    ranges = record_ranges(float_graph, graph_feeds(sources, paper_mode, seed + 10**6))
+    depth = max(conv_levels(onnx.load_from_string(float_graph)).values()) + 1
+    reasons = []
+    for float_levels in range(depth):
+        validation = validate(
+            float_graph, quantized_graph(float_graph, ranges, float_levels), eval_set, paper_mode, seed
+        )
+        reasons = failures(validation, min_psnr)
+        log(
+            f"{float_levels} float32 levels: PSNR vs float32 min {validation['psnr_vs_float32_min']:.1f} dB, "
+            f"median {validation['psnr_vs_float32_median']:.1f} dB; " + ("; ".join(reasons) or "passes")
+        )
+        if not reasons:
+            validation["calibration_pairs"] = len(sources)
+            validation["min_psnr"] = min_psnr
+            return Int8Calibration(image_size, generator.inference_mode, float_levels, ranges, validation)
+    raise ValueError(f"int8 does not pass even with one int8 level: {'; '.join(reasons)}")
+
+
+def main(argv: list[str] | None = None) -> Int8Calibration:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="a folder saved with save_pretrained (the file goes there)")
+    parser.add_argument("--eval_split", default=None, help="validation split (default: test, validation or val)")
+    parser.add_argument("--min_psnr", type=float, default=MIN_PSNR, help="dB, each eval output against float32")
+    parser.add_argument("--seed", type=int, default=0, help="dropout masks of 'paper' inference mode")
+    add_data_arguments(parser)
+    args = parser.parse_args(argv)
+    if not Path(args.model).is_dir():
+        raise SystemExit(f"--model {args.model}: not a folder (download the model, calibrate it, then upload it)")
+    generator = Pix2PixGenerator.from_pretrained(args.model)
+    train_pairs, eval_pairs, description = load_splits(data_spec(args), args.eval_split)
+    print(f"calibrating on {description}", flush=True)
+    try:
+        calibration = calibrate(
+            generator,
+            evaluation_view(train_pairs, args, generator),
+            evaluation_view(eval_pairs, args, generator),
+            args.crop_size,
+            args.min_psnr,
+            args.seed,
+        )
+    except ValueError as error:
+        raise SystemExit(f"{args.model}: no int8 calibration written: {error}") from error
+    calibration.validation["data"] = description
+    path = calibration.save(Path(args.model))
+    print(f"wrote {path}: {calibration.float_levels} float32 levels", json.dumps(calibration.validation, indent=1))
+    return calibration
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""Int8 CPU inference for models that ship activation ranges validated on their own eval split.
+
+ONNX Runtime runs int8 convolutions (VNNI on recent x86 CPUs) about twice as fast as float32 ones on the U-Net-256
+(benchmarks/inference.py). Int8 changes the outputs, so a model gets it only after
+`python -m pix2pix_hub.calibrate_int8` has, on the model's own data:
+1. recorded each convolution's input and output range over `CALIBRATION_PAIRS` training sources (ONNX Runtime's
+   min/max calibration; weights are quantized per output channel when the session is built);
+2. quantized the exported graph, keeping the convolutions within `float_levels` convolutions of the input or the
+   output in float32 (the first and last layers are the most sensitive), and translated every eval-split source
+   with both graphs: it accepts the fewest float levels for which every output is within `MIN_PSNR` dB of the float32
+   output and the eval metrics (L1, PSNR, SSIM against the targets) move by less than `METRIC_TOLERANCES`;
+3. written `int8_calibration.json` (the ranges, the float levels and that validation) next to the weights.
+
+`Pix2PixPipeline` then runs the model in int8 by default (`precision="auto"`) at the calibrated image size and
+inference mode; `precision="float32"` turns it off. A model without the file runs in exact float32.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import math
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import onnx
+from huggingface_hub import hf_hub_download
+from huggingface_hub.errors import EntryNotFoundError
+from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+
+from .hub import atomic_write_text
+
+CALIBRATION_FILE = "int8_calibration.json"
+FORMAT_VERSION = 1
+MIN_PSNR = 40.0  # dB, every eval output against the float32 output (outputs span [-1, 1]: a data range of 2)
+METRIC_TOLERANCES = {"l1": 0.001, "psnr": 0.05, "ssim": 0.001}  # largest change of each mean eval metric
+CALIBRATION_PAIRS = 32
+HUB_DOWNLOAD_OPTIONS = ("revision", "cache_dir", "force_download", "local_files_only", "token")
+
+
+@dataclass
+class Int8Calibration:
+    """What `int8_calibration.json` holds: where int8 applies, the ranges, and the validation that passed."""
+
+    image_size: int
+    inference_mode: str
+    float_levels: int
+    ranges: dict  # ONNX Runtime's calibration cache (`TensorsData.to_dict()`), by tensor name of the export
+    validation: dict
+    format_version: int = FORMAT_VERSION
+
+    def save(self, folder: Path) -> Path:
+        path = Path(folder) / CALIBRATION_FILE
+        atomic_write_text(path, json.dumps(asdict(self), indent=1))
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> Int8Calibration:
+        try:
+            fields = json.loads(Path(path).read_text(encoding="utf-8"))
+            calibration = cls(**fields)
+        except (json.JSONDecodeError, TypeError) as error:
+            raise ValueError(
+                f"{path}: not an int8 calibration written by python -m pix2pix_hub.calibrate_int8 ({error})"
+            ) from error
+        if calibration.format_version != FORMAT_VERSION:
+            raise ValueError(f"{path}: calibration format {calibration.format_version}, expected {FORMAT_VERSION}")
+        return calibration
+
+    def mismatch(self, image_size: int, inference_mode: str) -> str | None:
+        """Why this calibration does not apply to a pipeline (None when it does)."""
+        if (image_size, inference_mode) != (self.image_size, self.inference_mode):
+            return (
+                f"calibrated at {self.image_size}x{self.image_size} in {self.inference_mode!r} mode, "
+                f"not {image_size}x{image_size} in {inference_mode!r} mode"
+            )
+        return None
+
+
+def find_calibration(repo_or_dir: str | Path, **hub_kwargs) -> Int8Calibration | None:
+    """The calibration saved next to a model (a folder or a Hub repo), or None when it has none."""
+    if Path(repo_or_dir).is_dir():
+        path = Path(repo_or_dir) / CALIBRATION_FILE
+        return Int8Calibration.load(path) if path.is_file() else None
+    options = {name: hub_kwargs[name] for name in HUB_DOWNLOAD_OPTIONS if name in hub_kwargs}
+    try:
+        path = hf_hub_download(repo_id=str(repo_or_dir), filename=CALIBRATION_FILE, **options)
+    except EntryNotFoundError:  # not in the repo, or (offline) not in the local cache
+        return None
+    return Int8Calibration.load(Path(path))
+
+
+def conv_levels(model: onnx.ModelProto) -> dict[str, int]:
+    """Each Conv node's level: how few other Convs separate it from the source image or from the output.
+
+    In a U-Net that is the level counted from the outside: encoder K, the decoder convolutions of level K and
+    the skip convolution that feeds the level outside it (encoder K's output goes to the output through K + 1
+    convolutions) all have level K.
+    """
+    producers = {output: node for node in model.graph.node for output in node.output}
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+
+    def convs_between(starts: list[onnx.NodeProto], neighbours) -> dict[str, int]:
+        """Fewest Convs passed before each node (Dijkstra with a Conv costing 1 and any other node 0)."""
+        best: dict[str, int] = {}
+        queue = [(0, index, node) for index, node in enumerate(starts)]
+        counter = len(queue)
+        while queue:
+            cost, _, node = heapq.heappop(queue)
+            if node.name in best:
+                continue
+            best[node.name] = cost
+            for following in neighbours(node):
+                counter += 1
+                heapq.heappush(queue, (cost + (node.op_type == "Conv"), counter, following))
+        return best
+
+    source = model.graph.input[0].name  # the image; "paper" mode's dropout masks enter deep in the decoder
+    outputs = {value.name for value in model.graph.output}
+    first = [node for node in model.graph.node if source in node.input]
+    last = [node for node in model.graph.node if outputs & set(node.output)]
+    from_input = convs_between(first, lambda node: [c for name in node.output for c in consumers.get(name, [])])
+    to_output = convs_between(last, lambda node: [producers[name] for name in node.input if name in producers])
+    return {
+        node.name: min(from_input.get(node.name, math.inf), to_output.get(node.name, math.inf))
+        for node in model.graph.node
+        if node.op_type == "Conv"
+    }
+
+
+def quantized_graph(float_graph: bytes, ranges: dict, float_levels: int) -> bytes:
+    """The float32 export with its Convs in int8 (QDQ), except those within `float_levels` of input or output."""
+    model = onnx.load_from_string(float_graph)
+    keep_float = [name for name, level in conv_levels(model).items() if level < float_levels]
+    with tempfile.TemporaryDirectory() as folder:
+        cache = Path(folder) / "ranges.json"
+        cache.write_text(json.dumps(ranges))
+        quantize_static(
+            model,
+            Path(folder) / "int8.onnx",
+            quant_format=QuantFormat.QDQ,
+            op_types_to_quantize=["Conv"],
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            nodes_to_exclude=keep_float,
+            calibration_cache_path=cache,
+        )
+        return (Path(folder) / "int8.onnx").read_bytes()
