@@ -5,12 +5,15 @@
 The paper's U-Net-256 (ngf 64, batch norm with trained-looking statistics) on one image at 256x256 and at
 512x512 in "eval" mode, and at 256x256 in "paper" mode (the bundled models' mode; eager runs the plain paper-mode
 network with the masks the pipelines draw for seed 0). Every path gets the same input; the table reports median
-latency, the speed-up over eager float32 and the largest absolute difference from the eager output. The row
+latency, the speed-up over eager float32, the largest absolute difference from the eager output and the PSNR
+against it (outputs span [-1, 1]). The int8 row's ranges come from random inputs (this network is untrained):
+it times int8, and the bundled models' own calibrations (weights/*/int8_calibration.json) say how close int8
+stays on real data. The row
 "export without graph rewrites" is ONNX Runtime on the plain export, without `pix2pix_hub.graph_rewrites`; two
 more rows measure candidates the pipeline does not use: eager with channels-last tensors, and (at the first size,
 "eval" mode) `torch.compile` of the rewritten graph, whose start-up cost the row names.
-Then `python app.py` is started on a loopback port with that model behind the facades task, and 1, 4 and 16
-concurrent `gradio_client` callers hit `/translate`.
+Then `python app.py` is started on a loopback port with that model (and its int8 calibration) behind the facades
+task, and 1, 4 and 16 concurrent `gradio_client` callers hit `/translate`.
 """
 
 from __future__ import annotations
@@ -31,8 +34,11 @@ from PIL import Image
 
 from benchmarks.common import interleaved_rounds, write_section
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
+from pix2pix_hub.calibrate_int8 import graph_feeds, record_ranges
 from pix2pix_hub.graph_rewrites import fast_inference_graph
-from pix2pix_hub.onnx_backend import OnnxGenerator
+from pix2pix_hub.int8 import Int8Calibration
+from pix2pix_hub.metrics import output_psnr
+from pix2pix_hub.onnx_backend import OnnxGenerator, export_to_onnx
 from pix2pix_hub.paper_mode import PaperModeNetwork
 from tests.app_process import start_app
 
@@ -45,6 +51,18 @@ def trained_looking_generator() -> Pix2PixGenerator:
             layer.running_mean.uniform_(-0.2, 0.2)
             layer.running_var.uniform_(0.5, 2.0)
     return generator.eval()
+
+
+INT8_FLOAT_LEVELS = 2  # what the bundled models' validations settled on (weights/*/int8_calibration.json)
+
+
+def random_input_calibration(generator: Pix2PixGenerator, size: int) -> Int8Calibration:
+    """Int8 ranges over random inputs: enough to time int8 on this untrained network (a real model's calibration
+    comes from its own data, `python -m pix2pix_hub.calibrate_int8`)."""
+    paper_mode = PaperModeNetwork(generator) if generator.inference_mode == "paper" else None
+    sources = torch.rand(8, 3, size, size, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    ranges = record_ranges(export_to_onnx(generator, paper_mode, size), graph_feeds(sources, paper_mode, seed=0))
+    return Int8Calibration(size, generator.inference_mode, INT8_FLOAT_LEVELS, ranges, validation={})
 
 
 def inference(network: Callable, *inputs: torch.Tensor) -> Callable[[], torch.Tensor]:
@@ -77,6 +95,9 @@ def measure(generator: Pix2PixGenerator, size: int, rounds: int, repeats: int, w
         backend: Pix2PixPipeline(generator, device="cpu", image_size=size, backend=backend)
         for backend in ("onnxruntime", "torch")
     }
+    int8 = Pix2PixPipeline(
+        generator, device="cpu", image_size=size, int8_calibration=random_input_calibration(generator, size)
+    )
     x = torch.rand(1, 3, size, size) * 2 - 1
     # paper mode: the plain network with the dropout masks the pipelines draw for seed 0
     paper_mode = PaperModeNetwork(generator) if mode == "paper" else None
@@ -87,6 +108,8 @@ def measure(generator: Pix2PixGenerator, size: int, rounds: int, repeats: int, w
     plain_export = OnnxGenerator(generator, paper_mode, size, fast_graph=False)  # what the rewrites are worth
     candidates = {"eager float32": eager}
     candidates |= {f"pipeline backend={name}": (lambda p=p: p.forward(x, seed=0)) for name, p in pipelines.items()}
+    int8_name = f"pipeline with an int8 calibration ({INT8_FLOAT_LEVELS} float32 levels)"
+    candidates[int8_name] = lambda: int8.forward(x, seed=0)
     candidates["onnxruntime, export without graph rewrites"] = lambda: plain_export(x, masks)
     channels_last = copy.deepcopy(paper_mode or generator).to(memory_format=torch.channels_last)
     candidates["eager float32, channels-last"] = inference(
@@ -99,13 +122,17 @@ def measure(generator: Pix2PixGenerator, size: int, rounds: int, repeats: int, w
     baseline = per_round["eager float32"]
     rows = []
     for name, seconds in per_round.items():
-        difference = (candidates[name]() - reference).abs().max().item()
-        default = " (default)" if name == "pipeline backend=onnxruntime" else ""
+        output = candidates[name]()
+        difference, fidelity = (output - reference).abs().max().item(), output_psnr(output.numpy(), reference.numpy())
+        default = {
+            "pipeline backend=onnxruntime": " (default: float32 for a model without an int8 calibration)",
+            int8_name: " (default for a calibrated model)",
+        }.get(name, "")
         ratios = [slow / own for slow, own in zip(baseline, seconds, strict=True)]  # each round's own speed-up
         rows.append(
             f"| {size}x{size} | {mode} | {name}{default} | {statistics.median(seconds) * 1000:.1f} "
             f"| {statistics.median(baseline) / statistics.median(seconds):.2f}x | {min(ratios):.2f}-{max(ratios):.2f}x "
-            f"| {difference:.1e} |"
+            f"| {difference:.1e} | {fidelity:.1f} |"
         )
         print(rows[-1], flush=True)
     return rows
@@ -148,6 +175,7 @@ def measure_app(generator: Pix2PixGenerator, requests_each: int) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         generator.save_pretrained(workdir / "model")
+        random_input_calibration(generator, 256).save(workdir / "model")  # served in int8, as calibrated models are
         image = workdir / "input.png"
         Image.effect_mandelbrot((256, 256), (-2, -1.5, 1, 1.5), 64).convert("RGB").save(image)
         env = {
@@ -164,8 +192,8 @@ def measure_app(generator: Pix2PixGenerator, requests_each: int) -> str:
             process.wait(timeout=60)
     return "\n".join(
         [
-            f"`python app.py` serving U-Net-256 (ngf 64) on loopback; each caller sends {requests_each} "
-            "256x256 PNGs to `/translate` through `gradio_client`, one after another.",
+            "`python app.py` serving U-Net-256 (ngf 64, with an int8 calibration) on loopback; each caller sends "
+            f"{requests_each} 256x256 PNGs to `/translate` through `gradio_client`, one after another.",
             "",
             "| concurrent callers | requests | errors | median latency ms | throughput req/s |",
             "|---|---|---|---|---|",
@@ -198,8 +226,8 @@ def main() -> None:
             "of a single round (the machine's speed drifts between rounds).",
             "",
             "| input | inference mode | path | median ms | speed-up vs eager | range over rounds "
-            "| max abs diff vs eager |",
-            "|---|---|---|---|---|---|---|",
+            "| max abs diff vs eager | PSNR vs eager dB |",
+            "|---|---|---|---|---|---|---|---|",
             *rows,
         ]
     )
