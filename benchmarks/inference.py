@@ -36,7 +36,7 @@ from benchmarks.common import interleaved_rounds, write_section
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
 from pix2pix_hub.calibrate_int8 import graph_feeds, record_ranges
 from pix2pix_hub.graph_rewrites import fast_inference_graph
-from pix2pix_hub.int8 import Int8Calibration
+from pix2pix_hub.int8 import Int8Calibration, weights_sha256
 from pix2pix_hub.metrics import output_psnr
 from pix2pix_hub.onnx_backend import OnnxGenerator, export_to_onnx
 from pix2pix_hub.paper_mode import PaperModeNetwork
@@ -62,7 +62,9 @@ def random_input_calibration(generator: Pix2PixGenerator, size: int) -> Int8Cali
     paper_mode = PaperModeNetwork(generator) if generator.inference_mode == "paper" else None
     sources = torch.rand(8, 3, size, size, generator=torch.Generator().manual_seed(1)) * 2 - 1
     ranges = record_ranges(export_to_onnx(generator, paper_mode, size), graph_feeds(sources, paper_mode, seed=0))
-    return Int8Calibration(size, generator.inference_mode, INT8_FLOAT_LEVELS, ranges, validation={})
+    return Int8Calibration(
+        weights_sha256(generator), size, generator.inference_mode, INT8_FLOAT_LEVELS, ranges, validation={}
+    )
 
 
 def inference(network: Callable, *inputs: torch.Tensor) -> Callable[[], torch.Tensor]:

@@ -24,7 +24,15 @@ from .data import PairedImageDataset, load_splits
 from .data.arguments import add_data_arguments, data_spec
 from .evaluate import evaluation_view
 from .images import tensor_to_image
-from .int8 import CALIBRATION_PAIRS, METRIC_TOLERANCES, MIN_PSNR, Int8Calibration, conv_levels, quantized_graph
+from .int8 import (
+    CALIBRATION_PAIRS,
+    METRIC_TOLERANCES,
+    MIN_PSNR,
+    Int8Calibration,
+    conv_levels,
+    quantized_graph,
+    weights_sha256,
+)
 from .metrics import mean_metrics, output_psnr, pair_metrics
 from .models import Pix2PixGenerator
 from .onnx_backend import export_to_onnx
@@ -138,7 +146,9 @@ def calibrate(
         if not reasons:
             validation["calibration_pairs"] = len(sources)
             validation["min_psnr"] = min_psnr
-            return Int8Calibration(image_size, generator.inference_mode, float_levels, ranges, validation)
+            return Int8Calibration(
+                weights_sha256(generator), image_size, generator.inference_mode, float_levels, ranges, validation
+            )
     raise ValueError(f"int8 does not pass even with one int8 level: {'; '.join(reasons)}")
 
 

@@ -17,6 +17,7 @@ inference mode; `precision="float32"` turns it off. A model without the file run
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import json
 import math
@@ -25,11 +26,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import onnx
+import torch
 from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError
 from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
 from .hub import atomic_write_text
+from .models import Pix2PixGenerator
 
 CALIBRATION_FILE = "int8_calibration.json"
 FORMAT_VERSION = 1
@@ -43,6 +46,7 @@ HUB_DOWNLOAD_OPTIONS = ("revision", "cache_dir", "force_download", "local_files_
 class Int8Calibration:
     """What `int8_calibration.json` holds: where int8 applies, the ranges, and the validation that passed."""
 
+    weights_sha256: str  # of the generator's state dict: ranges recorded for other weights do not apply
     image_size: int
     inference_mode: str
     float_levels: int
@@ -68,14 +72,26 @@ class Int8Calibration:
             raise ValueError(f"{path}: calibration format {calibration.format_version}, expected {FORMAT_VERSION}")
         return calibration
 
-    def mismatch(self, image_size: int, inference_mode: str) -> str | None:
+    def mismatch(self, generator: Pix2PixGenerator, image_size: int) -> str | None:
         """Why this calibration does not apply to a pipeline (None when it does)."""
+        if weights_sha256(generator) != self.weights_sha256:
+            return "the calibration was made for other weights (calibrate again after training)"
+        inference_mode = generator.inference_mode
         if (image_size, inference_mode) != (self.image_size, self.inference_mode):
             return (
                 f"calibrated at {self.image_size}x{self.image_size} in {self.inference_mode!r} mode, "
                 f"not {image_size}x{image_size} in {inference_mode!r} mode"
             )
         return None
+
+
+def weights_sha256(generator: Pix2PixGenerator) -> str:
+    """A fingerprint of the weights and buffers as float32 (as they load), in name order."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(generator.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def find_calibration(repo_or_dir: str | Path, **hub_kwargs) -> Int8Calibration | None:

@@ -80,7 +80,7 @@ class Pix2PixPipeline:
         elif self.backend != "onnxruntime":
             why_not = "int8 runs on the onnxruntime backend (CPU) only"
         else:
-            why_not = calibration.mismatch(self.image_size, self.generator.inference_mode)
+            why_not = calibration.mismatch(self.generator, self.image_size)
         if why_not is None:
             return "int8"
         if precision == "int8":

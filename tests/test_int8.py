@@ -14,7 +14,7 @@ from PIL import Image
 
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
 from pix2pix_hub.calibrate_int8 import main as calibrate_main
-from pix2pix_hub.int8 import CALIBRATION_FILE, Int8Calibration, conv_levels
+from pix2pix_hub.int8 import CALIBRATION_FILE, Int8Calibration, conv_levels, weights_sha256
 from pix2pix_hub.metrics import output_psnr
 from pix2pix_hub.onnx_backend import export_to_onnx
 from pix2pix_hub.paper_mode import PaperModeNetwork
@@ -94,13 +94,19 @@ def test_precision_flags_and_calibrations_that_do_not_apply(tiny_model, tmp_path
         Pix2PixPipeline(generator, device="cpu", image_size=32, precision="int8")
     with pytest.raises(ValueError, match="precision='fp16' is not supported"):
         Pix2PixPipeline(generator, device="cpu", image_size=32, precision="fp16")
-    calibration = Int8Calibration(64, "eval", 1, {}, {})
+    calibration = Int8Calibration(weights_sha256(generator), 64, "eval", 1, {}, {})
     with pytest.raises(ValueError, match="calibrated at 64x64 in 'eval' mode, not 32x32"):
         Pix2PixPipeline(generator, device="cpu", image_size=32, precision="int8", int8_calibration=calibration)
     fallback = Pix2PixPipeline(generator, device="cpu", image_size=32, int8_calibration=calibration)
     assert fallback.precision == "float32"
     with pytest.raises(ValueError, match="int8 runs on the onnxruntime backend"):
         Pix2PixPipeline(generator, image_size=64, backend="torch", precision="int8", int8_calibration=calibration)
+    retrained = Pix2PixGenerator.from_pretrained(model)
+    with torch.no_grad():
+        next(retrained.parameters()).add_(1e-3)
+    with pytest.raises(ValueError, match="the calibration was made for other weights"):
+        Pix2PixPipeline(retrained, image_size=64, precision="int8", int8_calibration=calibration)
+    assert Pix2PixPipeline(retrained, image_size=64, int8_calibration=calibration).precision == "float32"
     broken = tmp_path / CALIBRATION_FILE
     broken.write_text(json.dumps({"image_size": 32}))
     with pytest.raises(ValueError, match=f"{CALIBRATION_FILE}: not an int8 calibration"):
