@@ -31,6 +31,7 @@ from .int8 import (
     Int8Calibration,
     conv_levels,
     quantized_graph,
+    quiet_quantizer,
     weights_sha256,
 )
 from .metrics import mean_metrics, output_psnr, pair_metrics
@@ -49,7 +50,7 @@ class _Feeds(CalibrationDataReader):
 
 def record_ranges(float_graph: bytes, feeds: list[dict[str, np.ndarray]]) -> dict:
     """ONNX Runtime's min/max ranges of every Conv's tensors over `feeds` (the graph's inputs)."""
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, quiet_quantizer():
         cache = Path(folder) / "ranges.json"
         quantize_static(
             onnx.load_from_string(float_graph),

@@ -17,9 +17,11 @@ inference mode; `precision="float32"` turns it off. A model without the file run
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import heapq
 import json
+import logging
 import math
 import tempfile
 from dataclasses import asdict, dataclass
@@ -148,11 +150,26 @@ def conv_levels(model: onnx.ModelProto) -> dict[str, int]:
     }
 
 
+@contextlib.contextmanager
+def quiet_quantizer():
+    """Drop the advice ONNX Runtime's quantizer logs on the root logger at every call (pre-processing, biases)."""
+
+    def not_from_quantizer(record: logging.LogRecord) -> bool:
+        return "onnxruntime" not in record.pathname
+
+    root = logging.getLogger()
+    root.addFilter(not_from_quantizer)
+    try:
+        yield
+    finally:
+        root.removeFilter(not_from_quantizer)
+
+
 def quantized_graph(float_graph: bytes, ranges: dict, float_levels: int) -> bytes:
     """The float32 export with its Convs in int8 (QDQ), except those within `float_levels` of input or output."""
     model = onnx.load_from_string(float_graph)
     keep_float = [name for name, level in conv_levels(model).items() if level < float_levels]
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, quiet_quantizer():
         cache = Path(folder) / "ranges.json"
         cache.write_text(json.dumps(ranges))
         quantize_static(
