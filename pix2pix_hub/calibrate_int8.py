@@ -18,7 +18,7 @@ import numpy as np
 import onnx
 import onnxruntime
 import torch
-from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+from onnxruntime.quantization import CalibrationDataReader, quantize_static
 
 from .data import PairedImageDataset, load_splits
 from .data.arguments import add_data_arguments, data_spec
@@ -28,6 +28,7 @@ from .int8 import (
     CALIBRATION_PAIRS,
     METRIC_TOLERANCES,
     MIN_PSNR,
+    QUANTIZATION,
     Int8Calibration,
     conv_levels,
     quantized_graph,
@@ -56,12 +57,8 @@ def record_ranges(float_graph: bytes, feeds: list[dict[str, np.ndarray]]) -> dic
             onnx.load_from_string(float_graph),
             Path(folder) / "int8.onnx",
             _Feeds(feeds),
-            quant_format=QuantFormat.QDQ,
-            op_types_to_quantize=["Conv"],
-            per_channel=True,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
             calibration_cache_path=cache,
+            **QUANTIZATION,
         )
         return json.loads(cache.read_text())
 
@@ -84,19 +81,26 @@ def session(graph: bytes) -> onnxruntime.InferenceSession:
     return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
 
-def validate(float_graph: bytes, int8_graph: bytes, dataset: PairedImageDataset, paper_mode, seed: int) -> dict:
-    """Each eval output of the int8 graph against the float32 one, and both graphs' eval metrics."""
-    float_session, int8_session = session(float_graph), session(int8_graph)
-    psnrs, float_scores, int8_scores = [], [], []
+def scored_outputs(graph: bytes, dataset: PairedImageDataset, paper_mode, seed: int) -> tuple[list, list[dict]]:
+    """`graph`'s output for each eval pair (dropout masks seeded per pair) and its metrics against the target."""
+    run = session(graph)
+    outputs, scores = [], []
     for index in range(len(dataset)):
         pair = dataset[index]
         (feed,) = graph_feeds(pair["source"][None], paper_mode, seed + index)
-        (float_output,) = float_session.run(None, feed)
-        (int8_output,) = int8_session.run(None, feed)
-        psnrs.append(output_psnr(int8_output, float_output))
-        target = tensor_to_image(pair["target"])
-        float_scores.append(pair_metrics(tensor_to_image(torch.from_numpy(float_output[0])), target))
-        int8_scores.append(pair_metrics(tensor_to_image(torch.from_numpy(int8_output[0])), target))
+        (output,) = run.run(None, feed)
+        outputs.append(output)
+        scores.append(pair_metrics(tensor_to_image(torch.from_numpy(output[0])), tensor_to_image(pair["target"])))
+    return outputs, scores
+
+
+def validate(reference: tuple[list, list[dict]], int8_graph: bytes, dataset, paper_mode, seed: int) -> dict:
+    """Each eval output of the int8 graph against the float32 one (`reference`), and both graphs' eval metrics."""
+    float_outputs, float_scores = reference
+    int8_outputs, int8_scores = scored_outputs(int8_graph, dataset, paper_mode, seed)
+    psnrs = [
+        output_psnr(output, float_output) for output, float_output in zip(int8_outputs, float_outputs, strict=True)
+    ]
     return {
         "num_pairs": len(psnrs),
         "psnr_vs_float32_min": min(psnrs),
@@ -134,11 +138,10 @@ def calibrate(
     sources = torch.stack([calibration_set[int(index)]["source"] for index in picks])
     ranges = record_ranges(float_graph, graph_feeds(sources, paper_mode, seed + 10**6))
     depth = max(conv_levels(onnx.load_from_string(float_graph)).values()) + 1
+    reference = scored_outputs(float_graph, eval_set, paper_mode, seed)  # the same for every number of levels
     reasons = []
     for float_levels in range(depth):
-        validation = validate(
-            float_graph, quantized_graph(float_graph, ranges, float_levels), eval_set, paper_mode, seed
-        )
+        validation = validate(reference, quantized_graph(float_graph, ranges, float_levels), eval_set, paper_mode, seed)
         reasons = failures(validation, min_psnr)
         log(
             f"{float_levels} float32 levels: PSNR vs float32 min {validation['psnr_vs_float32_min']:.1f} dB, "

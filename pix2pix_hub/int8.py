@@ -41,6 +41,13 @@ FORMAT_VERSION = 1
 MIN_PSNR = 40.0  # dB, every eval output against the float32 output (outputs span [-1, 1]: a data range of 2)
 METRIC_TOLERANCES = {"l1": 0.001, "psnr": 0.05, "ssim": 0.001}  # largest change of each mean eval metric
 CALIBRATION_PAIRS = 32
+QUANTIZATION = {  # how both recording ranges and quantizing call ONNX Runtime's quantize_static
+    "quant_format": QuantFormat.QDQ,
+    "op_types_to_quantize": ["Conv"],
+    "per_channel": True,
+    "activation_type": QuantType.QUInt8,
+    "weight_type": QuantType.QInt8,
+}
 HUB_DOWNLOAD_OPTIONS = ("revision", "cache_dir", "force_download", "local_files_only", "token")
 
 
@@ -173,14 +180,6 @@ def quantized_graph(float_graph: bytes, ranges: dict, float_levels: int) -> byte
         cache = Path(folder) / "ranges.json"
         cache.write_text(json.dumps(ranges))
         quantize_static(
-            model,
-            Path(folder) / "int8.onnx",
-            quant_format=QuantFormat.QDQ,
-            op_types_to_quantize=["Conv"],
-            per_channel=True,
-            activation_type=QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-            nodes_to_exclude=keep_float,
-            calibration_cache_path=cache,
+            model, Path(folder) / "int8.onnx", nodes_to_exclude=keep_float, calibration_cache_path=cache, **QUANTIZATION
         )
         return (Path(folder) / "int8.onnx").read_bytes()

@@ -127,6 +127,16 @@ def lay_out_hf_cache(cache: Path, repo_id: str, source: Path) -> None:
         (snapshot / file.name).write_bytes(file.read_bytes())
 
 
+def run_offline(hf_home: Path, script: str) -> str:
+    """Run `script` in a fresh Python with `hf_home` as the HF home and the Hub unreachable; its stdout."""
+    env = {**os.environ, "HF_HOME": str(hf_home), "HF_HUB_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def test_from_pretrained_repo_id_resolves_from_the_hf_cache_offline(tmp_path):
     generator = tiny_generator()
     generator.save_pretrained(tmp_path / "saved")
@@ -140,12 +150,7 @@ def test_from_pretrained_repo_id_resolves_from_the_hf_cache_offline(tmp_path):
         "torch.testing.assert_close(g(torch.zeros(1, 3, 32, 32)), expected, rtol=0, atol=0)\n"
         "print('loaded', g.arch, g.ngf if hasattr(g, 'ngf') else '')\n"
     )
-    env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"}
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
-    assert "loaded resnet_6blocks" in result.stdout
+    assert "loaded resnet_6blocks" in run_offline(tmp_path / "hf", script)
 
 
 def test_push_to_hub_uploads_the_saved_folder_over_http(hub_standin, tmp_path):

@@ -1,9 +1,6 @@
 """Int8 inference: the bundled calibrations hold 40 dB on real inputs; calibrating validates, and refuses; flags."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +16,7 @@ from pix2pix_hub.metrics import output_psnr
 from pix2pix_hub.onnx_backend import export_to_onnx
 from pix2pix_hub.paper_mode import PaperModeNetwork
 from tests.paired_data import write_ab_folder
-from tests.test_hub import lay_out_hf_cache
+from tests.test_hub import lay_out_hf_cache, run_offline
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ["facades_label2photo", "sat2map", "map2sat"]
@@ -123,9 +120,4 @@ def test_from_pretrained_finds_the_calibration_in_the_hf_cache_offline(tmp_path)
         "from pix2pix_hub import Pix2PixPipeline\n"
         "print('precision', Pix2PixPipeline.from_pretrained('org/pix2pix-sat2map', device='cpu').precision)\n"
     )
-    env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"}
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr
-    assert "precision int8" in result.stdout
+    assert "precision int8" in run_offline(tmp_path / "hf", script)
