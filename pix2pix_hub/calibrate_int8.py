@@ -22,9 +22,10 @@ from onnxruntime.quantization import CalibrationDataReader, quantize_static
 
 from .data import PairedImageDataset, load_splits
 from .data.arguments import add_data_arguments, data_spec
-from .evaluate import evaluation_view
+from .evaluation.evaluate import evaluation_view
+from .evaluation.metrics import mean_metrics, output_psnr, pair_metrics
 from .images import tensor_to_image
-from .int8 import (
+from .inference.fast.int8 import (
     CALIBRATION_PAIRS,
     METRIC_TOLERANCES,
     MIN_PSNR,
@@ -35,10 +36,9 @@ from .int8 import (
     quiet_quantizer,
     weights_sha256,
 )
-from .metrics import mean_metrics, output_psnr, pair_metrics
-from .models import Pix2PixGenerator
-from .onnx_backend import export_to_onnx
-from .paper_mode import PaperModeNetwork
+from .inference.fast.onnx import export_to_onnx
+from .inference.paper_mode import PaperModeNetwork
+from .networks import Pix2PixGenerator
 
 
 class _Feeds(CalibrationDataReader):

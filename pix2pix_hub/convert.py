@@ -10,19 +10,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from .models import GENERATOR_ARCHS, INFERENCE_MODES, NORMS, Pix2PixGenerator
-from .recipe import PAPER
+from .networks import INFERENCE_MODES, NORMS, Pix2PixGenerator, list_generators
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m pix2pix_hub.convert", description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", type=Path, help="reference state dict, e.g. latest_net_G.pth")
     parser.add_argument("--out", type=Path, required=True, help="folder to write (model.safetensors, config.json)")
-    parser.add_argument("--arch", default=PAPER.generator_arch, choices=GENERATOR_ARCHS, help="the reference --netG")
+    parser.add_argument("--arch", default="unet_256", choices=list_generators(), help="the reference --netG")
     parser.add_argument("--in_channels", type=int, default=3, help="the reference --input_nc")
     parser.add_argument("--out_channels", type=int, default=3, help="the reference --output_nc")
-    parser.add_argument("--ngf", type=int, default=PAPER.ngf)
-    parser.add_argument("--norm", default=PAPER.norm, choices=NORMS)
+    parser.add_argument("--ngf", type=int, default=64)
+    parser.add_argument("--norm", default="batch", choices=NORMS)
     parser.add_argument("--no_dropout", action="store_true", help="the model was trained with --no_dropout")
     parser.add_argument(
         "--inference_mode",

@@ -13,6 +13,7 @@ import torch
 from huggingface_hub import ModelCard, ModelCardData, PyTorchModelHubMixin, constants, hf_hub_download
 from safetensors.torch import load_file, save_file
 
+PROJECT_REPO_URL = "https://github.com/pix2pix-hub/pix2pix-hub"
 WEIGHTS_NAME = constants.SAFETENSORS_SINGLE_FILE  # "model.safetensors"
 CONFIG_NAME = constants.CONFIG_NAME  # "config.json"
 _SOURCE_TREE_CARDS = Path(__file__).resolve().parent.parent / "model_cards"

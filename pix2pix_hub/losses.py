@@ -6,8 +6,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .recipe import PAPER
-
 GAN_MODES = ("vanilla", "lsgan", "wgangp")
 
 
@@ -18,7 +16,7 @@ class GANLoss(nn.Module):
     wgangp: the critic's mean score, to be paired with `gradient_penalty` (Gulrajani et al. 2017).
     """
 
-    def __init__(self, gan_mode: str = PAPER.gan_mode, real_label: float = 1.0, fake_label: float = 0.0):
+    def __init__(self, gan_mode: str = "vanilla", real_label: float = 1.0, fake_label: float = 0.0):
         super().__init__()
         if gan_mode not in GAN_MODES:
             raise ValueError(f"gan_mode={gan_mode!r} is not supported; choose one of {', '.join(GAN_MODES)}")
@@ -38,7 +36,7 @@ def gradient_penalty(
     discriminator: nn.Module,
     real_pair: torch.Tensor,
     fake_pair: torch.Tensor,
-    weight: float = PAPER.lambda_gradient_penalty,
+    weight: float = 10.0,
 ) -> torch.Tensor:
     """WGAN-GP: weight * E[(||grad D(x_hat)||_2 - 1)^2] at random interpolates of real and fake pairs."""
     alpha = torch.rand(real_pair.shape[0], 1, 1, 1, device=real_pair.device, dtype=real_pair.dtype)
@@ -51,6 +49,6 @@ def gradient_penalty(
     return weight * ((gradient_norm - 1) ** 2).mean()
 
 
-def l1_loss(output: torch.Tensor, target: torch.Tensor, weight: float = PAPER.lambda_l1) -> torch.Tensor:
+def l1_loss(output: torch.Tensor, target: torch.Tensor, weight: float = 100.0) -> torch.Tensor:
     """The reconstruction term, weighted by lambda (100 in the paper)."""
     return weight * F.l1_loss(output, target)

@@ -18,7 +18,7 @@ from huggingface_hub import constants, try_to_load_from_cache
 from huggingface_hub.utils import get_session
 
 from .hub import WEIGHTS_NAME
-from .pipeline import Pix2PixPipeline
+from .inference.pipeline import Pix2PixPipeline
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS_DIR = REPO_ROOT / "weights"

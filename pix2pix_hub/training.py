@@ -22,7 +22,7 @@ from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
 from .losses import GANLoss, gradient_penalty, l1_loss
-from .models import PatchDiscriminator, Pix2PixGenerator
+from .networks import PatchDiscriminator, Pix2PixGenerator
 from .recipe import PAPER, PaperRecipe
 
 CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")

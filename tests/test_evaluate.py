@@ -12,8 +12,8 @@ from PIL import Image
 
 from pix2pix_hub import Pix2PixGenerator
 from pix2pix_hub.data import DataSpec, load_splits
-from pix2pix_hub.evaluate import evaluate, evaluation_view, main, sample_grid
-from pix2pix_hub.metrics import mean_metrics, pair_metrics
+from pix2pix_hub.evaluation.evaluate import evaluate, evaluation_view, main, sample_grid
+from pix2pix_hub.evaluation.metrics import mean_metrics, pair_metrics
 from tests.paired_data import smooth_image, write_ab_folder
 
 DATA_FLAGS = argparse.Namespace(preprocess="resize_and_crop", load_size=36, crop_size=32, no_flip=False)

@@ -11,10 +11,10 @@ from PIL import Image
 
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
 from pix2pix_hub.calibrate_int8 import main as calibrate_main
-from pix2pix_hub.int8 import CALIBRATION_FILE, Int8Calibration, conv_levels, weights_sha256
-from pix2pix_hub.metrics import output_psnr
-from pix2pix_hub.onnx_backend import export_to_onnx
-from pix2pix_hub.paper_mode import PaperModeNetwork
+from pix2pix_hub.inference.fast.int8 import CALIBRATION_FILE, Int8Calibration, conv_levels, weights_sha256
+from pix2pix_hub.evaluation.metrics import output_psnr
+from pix2pix_hub.inference.fast.onnx import export_to_onnx
+from pix2pix_hub.inference.paper_mode import PaperModeNetwork
 from tests.paired_data import write_ab_folder
 from tests.test_hub import lay_out_hf_cache, run_offline
 

@@ -7,10 +7,10 @@ import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from pix2pix_hub.evaluate import main as evaluate_main
+from pix2pix_hub.evaluation.evaluate import main as evaluate_main
 from pix2pix_hub.hub import save_state_dict
 from pix2pix_hub.images import image_to_tensor
-from pix2pix_hub.judges import (
+from pix2pix_hub.evaluation.judges import (
     FACADE_PALETTE,
     NUM_FACADE_CLASSES,
     Bounds,
@@ -26,7 +26,7 @@ from pix2pix_hub.judges import (
     train_judge,
     training_targets,
 )
-from pix2pix_hub.models import Pix2PixGenerator
+from pix2pix_hub.networks import Pix2PixGenerator
 
 
 def blocky_labels(count: int, size: int, seed: int = 0) -> torch.Tensor:

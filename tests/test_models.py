@@ -8,7 +8,7 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
-from pix2pix_hub.models import PatchDiscriminator, Pix2PixGenerator
+from pix2pix_hub.networks import PatchDiscriminator, Pix2PixGenerator
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reference"
 CASES = json.loads((FIXTURES / "cases.json").read_text())

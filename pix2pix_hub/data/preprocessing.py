@@ -11,8 +11,6 @@ from dataclasses import dataclass, replace
 
 from PIL import Image
 
-from ..recipe import PAPER
-
 PREPROCESS_MODES = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none")
 RESAMPLE = Image.Resampling.BICUBIC
 
@@ -21,10 +19,10 @@ RESAMPLE = Image.Resampling.BICUBIC
 class Preprocessing:
     """How a pair becomes network input; `size_multiple` is the generator's (256 for unet_256)."""
 
-    mode: str = PAPER.preprocess
-    load_size: int = PAPER.load_size
-    crop_size: int = PAPER.crop_size
-    flip: bool = PAPER.flip
+    mode: str = "resize_and_crop"
+    load_size: int = 286
+    crop_size: int = 256
+    flip: bool = True
     size_multiple: int = 1
 
     def __post_init__(self) -> None:

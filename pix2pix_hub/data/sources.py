@@ -24,7 +24,6 @@ import numpy as np
 from PIL import Image
 
 from ..images import open_image, prepare_image
-from ..recipe import PAPER
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".tif", ".tiff", ".webp")
 DIRECTIONS = ("AtoB", "BtoA")
@@ -38,7 +37,7 @@ class DataSpec:
 
     dataset: str
     dataset_config: str | None = None
-    direction: str = PAPER.direction
+    direction: str = "AtoB"
     source_column: str | None = None
     target_column: str | None = None
     train_split: str = "train"

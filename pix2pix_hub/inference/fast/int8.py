@@ -33,8 +33,8 @@ from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError
 from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
-from .hub import atomic_write_text
-from .models import Pix2PixGenerator
+from ...hub import atomic_write_text
+from ...networks import Pix2PixGenerator
 
 CALIBRATION_FILE = "int8_calibration.json"
 FORMAT_VERSION = 1

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .models import ConvNormAct, UNet
+from ...networks import ConvNormAct, UNet
 
 PHASES = 2  # the stride this rewrite handles: every generator upsamples by 2
 

@@ -15,10 +15,10 @@ import warnings
 import onnxruntime
 import torch
 
-from .graph_rewrites import fast_inference_graph
+from ...networks import Pix2PixGenerator
+from ..paper_mode import PaperModeNetwork
 from .int8 import Int8Calibration, quantized_graph
-from .models import Pix2PixGenerator
-from .paper_mode import PaperModeNetwork
+from .rewrites import fast_inference_graph
 
 ONNX_OPSET = 17
 _EXPORT_LOCK = threading.Lock()  # torch.onnx.export keeps global state: one export at a time per process

@@ -27,10 +27,10 @@ from skimage.metrics import structural_similarity
 from torch import nn
 from torch.utils.data import Dataset
 
-from .hub import StrictHubMixin, atomic_write_text, read_model_card_template
-from .images import image_to_tensor, open_image, tensor_to_image
+from ..hub import PROJECT_REPO_URL, StrictHubMixin, atomic_write_text, read_model_card_template
+from ..images import image_to_tensor, open_image, tensor_to_image
+from ..networks import PIX2PIX_PAPER_URL
 from .metrics import mean_metrics, pair_metrics
-from .recipe import PAPER_URL, PROJECT_REPO_URL
 
 # The CMP facade label maps colour their 12 classes with the jet colour map; measured on the training label maps
 # (flat regions, averaged over JPEG noise). Class index = position along jet, dark blue (background) first.
@@ -119,7 +119,7 @@ class Judge(
     library_name="pix2pix-hub",
     tags=["pix2pix", "fcn-score", "evaluation"],
     license="bsd-3-clause",
-    paper_url=PAPER_URL,
+    paper_url=PIX2PIX_PAPER_URL,
     repo_url=PROJECT_REPO_URL,
     model_card_template=read_model_card_template("judge.md"),
 ):

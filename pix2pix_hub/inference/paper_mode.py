@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .models import Pix2PixGenerator
+from ..networks import Pix2PixGenerator
 
 
 class PerImageNorm(nn.Module):

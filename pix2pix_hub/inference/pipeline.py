@@ -14,10 +14,10 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from .images import image_to_tensor, open_image, prepare_image, tensor_to_image
-from .int8 import Int8Calibration, find_calibration
-from .models import Pix2PixGenerator
-from .onnx_backend import OnnxGenerator
+from ..images import image_to_tensor, open_image, prepare_image, tensor_to_image
+from ..networks import Pix2PixGenerator
+from .fast.int8 import Int8Calibration, find_calibration
+from .fast.onnx import OnnxGenerator
 from .paper_mode import PaperModeNetwork
 
 ImageInput = Image.Image | str | Path

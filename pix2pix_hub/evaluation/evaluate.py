@@ -1,0 +1,177 @@
+"""Score a generator on a paired split: L1, PSNR, SSIM (see `metrics.py`) and a source | output | target grid.
+
+    python -m pix2pix_hub.evaluate --model REPO_OR_DIR --dataset huggan/facades --split test [--output_dir DIR]
+
+The trainer calls `evaluate` with the same data flags, so a saved model scores here exactly what its
+`metrics.json` says. The generator runs through `Pix2PixPipeline.forward`, in the `inference_mode` stored in its
+config; "paper" mode (dropout on) is seeded with `--seed`, so scores are reproducible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader
+
+from ..data import PairedImageDataset, PairSource, collate_pairs, load_splits
+from ..data.arguments import add_data_arguments, data_spec, preprocessing
+from ..hub import atomic_write_bytes, atomic_write_text
+from ..images import tensor_to_image
+from ..inference.fast.int8 import Int8Calibration, find_calibration
+from ..inference.pipeline import Pix2PixPipeline
+from ..networks import Pix2PixGenerator
+from .judges import Bounds, Judge, mean_target
+from .metrics import mean_metrics, pair_metrics
+
+EVAL_BATCH_SIZE = 8
+GRID_ROWS = 4
+
+
+@dataclass
+class Evaluation:
+    """Mean metrics over `num_pairs` pairs, a grid of the first few, and the bad images skipped."""
+
+    metrics: dict[str, float]
+    num_pairs: int
+    grid: Image.Image
+    skipped: list[str] = field(default_factory=list)
+    bounds: dict[str, dict] = field(default_factory=dict)  # see `pix2pix_hub.judges.Bounds`
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    """Lossless encoding for grids and dataset images."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def sample_grid(rows: list[tuple[Image.Image, ...]]) -> Image.Image:
+    """Paste images into a grid, one row per tuple (source | output | target)."""
+    width, height = rows[0][0].size
+    grid = Image.new("RGB", (width * len(rows[0]), height * len(rows)), "white")
+    for row, images in enumerate(rows):
+        for column, image in enumerate(images):
+            grid.paste(image.resize((width, height)), (column * width, row * height))
+    return grid
+
+
+@torch.no_grad()
+def evaluate(
+    generator: Pix2PixGenerator,
+    dataset: PairedImageDataset,
+    batch_size: int = EVAL_BATCH_SIZE,
+    device: str | torch.device | None = None,
+    seed: int = 0,
+    num_workers: int = 0,
+    bounds: Bounds | None = None,
+    int8_calibration: Int8Calibration | None = None,
+) -> Evaluation:
+    """Translate every pair of `dataset` (its evaluation view) and score outputs against targets (and `bounds`).
+
+    The model itself (float32 PyTorch, any input size) by default; with `int8_calibration`, the int8 CPU path.
+    """
+    if int8_calibration is None:
+        pipe = Pix2PixPipeline(generator, device=device, backend="torch")
+    else:
+        image_size = int8_calibration.image_size
+        pipe = Pix2PixPipeline(generator, "cpu", image_size, precision="int8", int8_calibration=int8_calibration)
+    loader = DataLoader(dataset, batch_size=batch_size, num_workers=num_workers, collate_fn=collate_pairs)
+    per_image, rows, skipped = [], [], []
+    for batch in loader:
+        outputs = pipe.forward(batch["source"], seed=seed)
+        skipped += batch["skipped"]
+        if bounds is not None:
+            bounds.update(batch["source"], outputs.cpu(), batch["target"])
+        for source, output, target in zip(batch["source"], outputs, batch["target"], strict=True):
+            output_image, target_image = tensor_to_image(output), tensor_to_image(target)
+            per_image.append(pair_metrics(output_image, target_image))
+            if len(rows) < GRID_ROWS:
+                rows.append((tensor_to_image(source), output_image, target_image))
+    return Evaluation(
+        mean_metrics(per_image), len(per_image), sample_grid(rows), skipped, bounds.compute() if bounds else {}
+    )
+
+
+def evaluation_view(pairs: PairSource, args: argparse.Namespace, generator: Pix2PixGenerator) -> PairedImageDataset:
+    """The deterministic evaluation view of `pairs` under the shared data flags, shaped for `generator`."""
+    return PairedImageDataset(
+        pairs,
+        preprocessing(args, generator.size_multiple),
+        (generator.in_channels, generator.out_channels),
+        augment=False,
+        skip_bad_images=args.skip_bad_images,
+    )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="a Hub model id or a folder saved with save_pretrained")
+    parser.add_argument("--split", default=None, help="split to score (default: test, validation or val)")
+    parser.add_argument("--output_dir", default="evaluation", help="where metrics.json and grid.png go")
+    parser.add_argument("--batch_size", type=int, default=EVAL_BATCH_SIZE)
+    parser.add_argument("--seed", type=int, default=0, help="dropout noise of 'paper' inference mode")
+    parser.add_argument("--device", default=None, help="cuda or cpu (default: cuda when available)")
+    parser.add_argument(
+        "--bounds", action="store_true", help="also score the mean training target (an output that ignores the input)"
+    )
+    parser.add_argument(
+        "--judge",
+        default=None,
+        help="a judge (pix2pix_hub.judges: FCN-score for facades, structure score for maps) that scores outputs, "
+        "real targets and the mean training target; implies --bounds",
+    )
+    parser.add_argument(
+        "--precision",
+        default="float32",
+        choices=["float32", "int8"],
+        help="int8: the CPU path of a model calibrated with python -m pix2pix_hub.calibrate_int8",
+    )
+    add_data_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    generator = Pix2PixGenerator.from_pretrained(args.model)
+    train_pairs, pairs, description = load_splits(data_spec(args), args.split)
+    dataset = evaluation_view(pairs, args, generator)
+    bounds = None
+    if args.bounds or args.judge:
+        judge = Judge.from_pretrained(args.judge) if args.judge else None
+        bounds = Bounds(mean_target(evaluation_view(train_pairs, args, generator)), judge)
+    calibration = None
+    if args.precision == "int8":
+        calibration = find_calibration(args.model)
+        if calibration is None:
+            raise SystemExit(
+                f"--precision int8: {args.model} has no int8 calibration (python -m pix2pix_hub.calibrate_int8)"
+            )
+    result = evaluate(
+        generator, dataset, args.batch_size, args.device, args.seed, args.dataloader_num_workers, bounds, calibration
+    )
+    report = {
+        "model": args.model,
+        "dataset": args.dataset,
+        "data": description,
+        "inference_mode": generator.inference_mode,
+        "precision": args.precision,
+        "num_pairs": result.num_pairs,
+        "skipped_images": result.skipped,
+        **result.metrics,
+        **result.bounds,
+    }
+    output_dir = Path(args.output_dir)
+    atomic_write_text(output_dir / "metrics.json", json.dumps(report, indent=2))
+    atomic_write_bytes(output_dir / "grid.png", png_bytes(result.grid))
+    print(json.dumps(report, indent=2))
+    return report
+
+
+if __name__ == "__main__":
+    main()

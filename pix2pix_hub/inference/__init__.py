@@ -1,0 +1,1 @@
+"""Running trained generators: the image pipeline, the paper's test-time mode, and the fast CPU paths (`fast/`)."""

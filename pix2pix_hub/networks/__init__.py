@@ -1,0 +1,37 @@
+"""The networks, each family in its own module, all found through the registry (`create_generator("unet_256")`)."""
+
+from . import resnet, unet  # noqa: F401  (each family registers its variants on import)
+from .blocks import NORMS, ConvNormAct, init_weights, make_norm
+from .discriminators import PatchDiscriminator
+from .generator import INFERENCE_MODES, PIX2PIX_PAPER_URL, Pix2PixGenerator
+from .reference import load_reference_state_dict
+from .registry import (
+    create_discriminator,
+    create_generator,
+    list_discriminators,
+    list_generators,
+    register_discriminator,
+    register_generator,
+)
+from .resnet import ResnetGenerator
+from .unet import UNet
+
+__all__ = [
+    "INFERENCE_MODES",
+    "NORMS",
+    "PIX2PIX_PAPER_URL",
+    "ConvNormAct",
+    "PatchDiscriminator",
+    "Pix2PixGenerator",
+    "ResnetGenerator",
+    "UNet",
+    "create_discriminator",
+    "create_generator",
+    "init_weights",
+    "list_discriminators",
+    "list_generators",
+    "load_reference_state_dict",
+    "make_norm",
+    "register_discriminator",
+    "register_generator",
+]

@@ -1,0 +1,58 @@
+"""Layers shared by the networks: the reference's norm layers, its weight init, and conv-norm-activation units."""
+
+from __future__ import annotations
+
+from torch import nn
+
+NORMS = ("batch", "instance", "none")
+INIT_STD = 0.02  # the reference's init_gain for init_type "normal"
+
+
+def check_choice(name: str, value: object, choices: tuple) -> None:
+    """Refuse an unknown option value, naming the valid ones."""
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not supported; choose one of {', '.join(map(repr, choices))}")
+
+
+def make_norm(norm: str, channels: int) -> nn.Module:
+    """The reference's norm layers: affine batch norm with running stats, or instance norm without either."""
+    if norm == "batch":
+        return nn.BatchNorm2d(channels, affine=True, track_running_stats=True)
+    if norm == "instance":
+        return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
+    return nn.Identity()
+
+
+def init_weights(module: nn.Module, std: float = INIT_STD) -> None:
+    """The paper's init: conv weights ~ N(0, std), batch-norm scales ~ N(1, std), biases zero."""
+    for layer in module.modules():
+        if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(layer.weight, 0.0, std)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+        elif isinstance(layer, nn.BatchNorm2d):
+            nn.init.normal_(layer.weight, 1.0, std)
+            nn.init.zeros_(layer.bias)
+
+
+class ConvNormAct(nn.Sequential):
+    """`act -> conv -> norm` (pre-activation, as the U-Net) or `conv -> norm -> act`; absent parts are skipped."""
+
+    def __init__(
+        self,
+        conv: nn.Module,
+        norm: nn.Module | None = None,
+        pre_act: nn.Module | None = None,
+        post_act: nn.Module | None = None,
+        dropout: float = 0.0,
+    ):
+        super().__init__()
+        if pre_act is not None:
+            self.pre_act = pre_act
+        self.conv = conv
+        if norm is not None and not isinstance(norm, nn.Identity):
+            self.norm = norm
+        if post_act is not None:
+            self.post_act = post_act
+        if dropout > 0:
+            self.dropout = nn.Dropout(dropout)

@@ -1,0 +1,110 @@
+"""`Pix2PixGenerator`: any registered generator behind the Hub mixin (config.json = the constructor call)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..hub import PROJECT_REPO_URL, StrictHubMixin, read_model_card_template
+from .blocks import NORMS, check_choice, init_weights
+from .reference import load_reference_file, load_reference_state_dict
+from .registry import create_generator, generator_entry
+
+PIX2PIX_PAPER_URL = "https://arxiv.org/abs/1611.07004"
+# "eval": standard PyTorch eval (running statistics, no dropout): deterministic.
+# "paper": as the paper's test.py ran it: batch statistics of each image and dropout on (the noise source).
+INFERENCE_MODES = ("eval", "paper")
+
+
+class Pix2PixGenerator(
+    nn.Module,
+    StrictHubMixin,
+    library_name="pix2pix-hub",
+    tags=["pix2pix", "image-to-image", "gan", "conditional-gan"],
+    pipeline_tag="image-to-image",
+    license="bsd-3-clause",
+    paper_url=PIX2PIX_PAPER_URL,
+    repo_url=PROJECT_REPO_URL,
+    model_card_template=read_model_card_template("pix2pix_generator.md"),
+):
+    """The pix2pix generator G(x): an image in [-1, 1] to an image in [-1, 1].
+
+    Constructor arguments are the model's config (`config.json`). `inference_mode` records how the model is meant
+    to run at test time: "eval" (running statistics, no dropout; deterministic) or "paper" (each image normalised
+    with its own batch statistics and dropout left on, as the paper's test.py did). `.eval()` keeps its standard
+    PyTorch meaning; `prepare_for_inference()` applies the recorded mode, and the pipeline calls it.
+    """
+
+    def __init__(
+        self,
+        arch: str = "unet_256",
+        in_channels: int = 3,
+        out_channels: int = 3,
+        ngf: int = 64,
+        norm: str = "batch",
+        use_dropout: bool = True,
+        inference_mode: str = "eval",
+    ):
+        super().__init__()
+        generator_entry(arch)  # an unknown arch fails here, naming the registered ones
+        check_choice("norm", norm, NORMS)
+        check_choice("inference_mode", inference_mode, INFERENCE_MODES)
+        for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("ngf", ngf)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.arch, self.in_channels, self.out_channels = arch, in_channels, out_channels
+        self.norm, self.inference_mode = norm, inference_mode
+        self.net = create_generator(
+            arch, in_channels=in_channels, out_channels=out_channels, ngf=ngf, norm=norm, use_dropout=use_dropout
+        )
+        init_weights(self)
+
+    @property
+    def size_multiple(self) -> int:
+        """Input height and width must be multiples of this (256 for unet_256)."""
+        return self.net.size_multiple
+
+    @property
+    def native_size(self) -> int:
+        """The resolution the paper trains this architecture at; the pipeline resizes to it."""
+        return generator_entry(self.arch).native_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"expected a (N, {self.in_channels}, H, W) tensor, got shape {tuple(x.shape)}")
+        height, width = x.shape[-2:]
+        if height % self.size_multiple or width % self.size_multiple:
+            raise ValueError(
+                f"{self.arch} needs height and width that are multiples of {self.size_multiple}, got {height}x{width}"
+            )
+        return self.net(x)
+
+    def prepare_for_inference(self) -> Pix2PixGenerator:
+        """Switch to the test-time behaviour named by `inference_mode`, without touching stored statistics."""
+        self.eval()
+        if self.inference_mode == "paper":
+            for layer in self.modules():
+                if isinstance(layer, nn.Dropout):
+                    layer.train()
+                elif isinstance(layer, nn.BatchNorm2d):
+                    # Training-mode batch norm with tracking off normalises with batch statistics and leaves the
+                    # running statistics as they are.
+                    layer.train()
+                    layer.track_running_stats = False
+        return self
+
+    def train(self, mode: bool = True) -> Pix2PixGenerator:
+        super().train(mode)
+        for layer in self.modules():
+            if isinstance(layer, nn.BatchNorm2d):
+                layer.track_running_stats = True
+        return self
+
+    @classmethod
+    def from_reference_checkpoint(cls, path: str | Path, **constructor_kwargs) -> Pix2PixGenerator:
+        """Load a reference `latest_net_G.pth` (a state dict; never unpickled beyond tensors)."""
+        model = cls(**constructor_kwargs)
+        load_reference_state_dict(model, load_reference_file(path), source=str(path))
+        return model.eval()

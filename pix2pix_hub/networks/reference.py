@@ -1,0 +1,76 @@
+"""Reading the reference implementation's checkpoints: its recursive layer names mapped onto our flat ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+
+def load_reference_file(path: str | Path) -> dict[str, torch.Tensor]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such checkpoint file")
+    try:
+        state_dict = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises several types for a bad or non-tensor pickle
+        raise ValueError(f"{path}: not a loadable PyTorch state dict ({error})") from error
+    if not isinstance(state_dict, dict) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
+        raise ValueError(f"{path}: expected a state dict of tensors (torch.save(net.state_dict()))")
+    # DataParallel checkpoints prefix every key with "module."
+    return {key.removeprefix("module."): value for key, value in state_dict.items()}
+
+
+def _numeric_order(name: str) -> tuple:
+    layer = name.rpartition(".")[0]
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in layer.split("."))
+
+
+def _group_by_layer(names: list[str]) -> list[tuple[str, list[str]]]:
+    """Group tensor names by their owning layer, keeping first-appearance order."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        layer, _, leaf = name.rpartition(".")
+        groups.setdefault(layer, []).append(leaf)
+    return list(groups.items())
+
+
+def load_reference_state_dict(model: nn.Module, reference: dict[str, torch.Tensor], source: str = "checkpoint") -> None:
+    """Copy a reference-implementation state dict into `model`.
+
+    Both implementations register their layers in forward order, so the i-th layer holding tensors in the
+    reference is the i-th in ours; names differ, kinds and shapes must not. The reference's layer order is its
+    names in numeric order (`model.model.1.model.3` comes after `model.model.1.model.2`), whatever order the
+    file's keys happen to be in.
+    """
+    ours = _group_by_layer(list(model.state_dict()))
+    theirs = _group_by_layer(sorted(reference, key=_numeric_order))
+    if len(ours) != len(theirs):
+        raise ValueError(
+            f"{source}: has {len(theirs)} layers with weights, {type(model).__name__}"
+            f"({_describe(model)}) has {len(ours)}; pass the constructor arguments the checkpoint was trained with"
+        )
+    own_state = model.state_dict()
+    translated = {}
+    for (our_layer, our_leaves), (their_layer, their_leaves) in zip(ours, theirs, strict=True):
+        if sorted(our_leaves) != sorted(their_leaves):
+            raise ValueError(
+                f"{source}: layer {their_layer} holds {sorted(their_leaves)} but {our_layer} expects "
+                f"{sorted(our_leaves)}; is the norm ({_describe(model)}) right?"
+            )
+        for leaf in our_leaves:
+            tensor = reference[f"{their_layer}.{leaf}"]
+            expected = own_state[f"{our_layer}.{leaf}"]
+            if tensor.shape != expected.shape:
+                raise ValueError(
+                    f"{source}: {their_layer}.{leaf} has shape {tuple(tensor.shape)}, expected "
+                    f"{tuple(expected.shape)} for {_describe(model)}; check arch, channels and ngf/ndf"
+                )
+            translated[f"{our_layer}.{leaf}"] = tensor
+    model.load_state_dict(translated, strict=True)
+
+
+def _describe(model: nn.Module) -> str:
+    config = getattr(model, "_hub_mixin_config", None) or {}
+    return ", ".join(f"{key}={value!r}" for key, value in sorted(config.items()))

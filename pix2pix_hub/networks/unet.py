@@ -1,0 +1,72 @@
+"""The pix2pix U-Net generator (the paper's G), with flat weight names."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .blocks import ConvNormAct, make_norm
+from .registry import register_generator
+
+
+class UNet(nn.Module):
+    """U-Net with `num_downs` stride-2 levels; decoder level i sees the encoder output of the same depth.
+
+    unet_256 has 8 levels (1x1 bottleneck at 256x256), unet_128 has 7. Dropout 0.5 on the decoder levels just
+    after the bottleneck (3 of them for unet_256), as in the paper.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, num_downs: int, ngf: int, norm: str, use_dropout: bool):
+        super().__init__()
+        bias = norm != "batch"
+        widths = [min(ngf * 2**level, ngf * 8) for level in range(num_downs)]
+        encoder = []
+        for level, width in enumerate(widths):
+            outermost, innermost = level == 0, level == num_downs - 1
+            encoder.append(
+                ConvNormAct(
+                    nn.Conv2d(in_channels if outermost else widths[level - 1], width, 4, 2, 1, bias=bias),
+                    norm=None if outermost or innermost else make_norm(norm, width),
+                    pre_act=None if outermost else nn.LeakyReLU(0.2),
+                )
+            )
+        decoder = []
+        for level in reversed(range(num_downs)):  # bottleneck first: decoder[0] is the innermost level
+            outermost, innermost = level == 0, level == num_downs - 1
+            in_width = widths[level] if innermost else widths[level] * 2
+            out_width = out_channels if outermost else widths[level - 1]
+            with_dropout = use_dropout and 4 <= level <= num_downs - 2
+            decoder.append(
+                ConvNormAct(
+                    nn.ConvTranspose2d(in_width, out_width, 4, 2, 1, bias=bias or outermost),
+                    norm=None if outermost else make_norm(norm, out_width),
+                    pre_act=nn.ReLU(),
+                    post_act=nn.Tanh() if outermost else None,
+                    dropout=0.5 if with_dropout else 0.0,
+                )
+            )
+        self.encoder = nn.ModuleList(encoder)
+        self.decoder = nn.ModuleList(decoder)
+        self.size_multiple = 2**num_downs
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for block in self.encoder:
+            x = block(x)
+            skips.append(x)
+        x = self.decoder[0](skips.pop())
+        for block in self.decoder[1:]:
+            x = block(torch.cat([skips.pop(), x], dim=1))
+        return x
+
+
+@register_generator("unet_256", native_size=256)
+def unet_256(in_channels: int, out_channels: int, ngf: int, norm: str, use_dropout: bool) -> UNet:
+    """8 levels: a 1x1 bottleneck at 256x256 (the paper's generator)."""
+    return UNet(in_channels, out_channels, 8, ngf, norm, use_dropout)
+
+
+@register_generator("unet_128", native_size=128)
+def unet_128(in_channels: int, out_channels: int, ngf: int, norm: str, use_dropout: bool) -> UNet:
+    """7 levels: a 1x1 bottleneck at 128x128."""
+    return UNet(in_channels, out_channels, 7, ngf, norm, use_dropout)
