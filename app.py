@@ -24,9 +24,10 @@ import gradio as gr
 import torch
 from PIL import Image
 
+from pix2pix_hub.hub import PROJECT_REPO_URL
 from pix2pix_hub.images import open_image, prepare_image
-from pix2pix_hub.pipeline import Pix2PixPipeline
-from pix2pix_hub.recipe import PAPER, PAPER_URL, PROJECT_REPO_URL
+from pix2pix_hub.inference.pipeline import Pix2PixPipeline
+from pix2pix_hub.methods.pix2pix import PAPER, PAPER_URL
 from pix2pix_hub.tasks import EXAMPLES_DIR, TASKS, Task, get_task, hub_online
 
 MAX_BATCH_SIZE = 8  # images per shared forward pass

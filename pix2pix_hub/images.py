@@ -5,6 +5,7 @@ Every failure is a `ValueError` whose message names the file (or the image) and 
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 
@@ -95,3 +96,10 @@ def tensor_to_image(tensor: torch.Tensor) -> Image.Image:
         tensor = tensor.expand(3, -1, -1)
     array = ((tensor.permute(1, 2, 0).numpy() + 1.0) * 127.5).round().astype(np.uint8)
     return Image.fromarray(array, mode="RGB")
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    """Lossless encoding for grids and dataset images."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()

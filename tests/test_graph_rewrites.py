@@ -6,8 +6,8 @@ from onnx import numpy_helper
 from torch import nn
 
 from pix2pix_hub import Pix2PixGenerator
-from pix2pix_hub.inference.fast.rewrites import SubPixelConvTranspose, can_rewrite, fast_inference_graph
 from pix2pix_hub.inference.fast.onnx import export_to_onnx
+from pix2pix_hub.inference.fast.rewrites import SubPixelConvTranspose, can_rewrite, fast_inference_graph
 from pix2pix_hub.inference.paper_mode import PaperModeNetwork
 
 

@@ -11,8 +11,8 @@ from PIL import Image
 
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
 from pix2pix_hub.calibrate_int8 import main as calibrate_main
-from pix2pix_hub.inference.fast.int8 import CALIBRATION_FILE, Int8Calibration, conv_levels, weights_sha256
 from pix2pix_hub.evaluation.metrics import output_psnr
+from pix2pix_hub.inference.fast.int8 import CALIBRATION_FILE, Int8Calibration, conv_levels, weights_sha256
 from pix2pix_hub.inference.fast.onnx import export_to_onnx
 from pix2pix_hub.inference.paper_mode import PaperModeNetwork
 from tests.paired_data import write_ab_folder

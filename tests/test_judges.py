@@ -8,8 +8,6 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from pix2pix_hub.evaluation.evaluate import main as evaluate_main
-from pix2pix_hub.hub import save_state_dict
-from pix2pix_hub.images import image_to_tensor
 from pix2pix_hub.evaluation.judges import (
     FACADE_PALETTE,
     NUM_FACADE_CLASSES,
@@ -26,6 +24,8 @@ from pix2pix_hub.evaluation.judges import (
     train_judge,
     training_targets,
 )
+from pix2pix_hub.hub import save_state_dict
+from pix2pix_hub.images import image_to_tensor
 from pix2pix_hub.networks import Pix2PixGenerator
 
 

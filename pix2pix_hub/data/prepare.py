@@ -14,7 +14,7 @@ from pathlib import Path
 
 import datasets
 
-from ..evaluation.evaluate import png_bytes
+from ..images import png_bytes
 from .sources import DataSpec, PairSource, open_splits
 
 FEATURES = datasets.Features({"imageA": datasets.Image(), "imageB": datasets.Image()})

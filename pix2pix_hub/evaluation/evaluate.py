@@ -10,7 +10,6 @@ config; "paper" mode (dropout on) is seeded with `--seed`, so scores are reprodu
 from __future__ import annotations
 
 import argparse
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from torch.utils.data import DataLoader
 from ..data import PairedImageDataset, PairSource, collate_pairs, load_splits
 from ..data.arguments import add_data_arguments, data_spec, preprocessing
 from ..hub import atomic_write_bytes, atomic_write_text
-from ..images import tensor_to_image
+from ..images import png_bytes, tensor_to_image
 from ..inference.fast.int8 import Int8Calibration, find_calibration
 from ..inference.pipeline import Pix2PixPipeline
 from ..networks import Pix2PixGenerator
@@ -42,13 +41,6 @@ class Evaluation:
     grid: Image.Image
     skipped: list[str] = field(default_factory=list)
     bounds: dict[str, dict] = field(default_factory=dict)  # see `pix2pix_hub.judges.Bounds`
-
-
-def png_bytes(image: Image.Image) -> bytes:
-    """Lossless encoding for grids and dataset images."""
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def sample_grid(rows: list[tuple[Image.Image, ...]]) -> Image.Image:

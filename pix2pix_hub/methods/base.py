@@ -1,0 +1,150 @@
+"""The seam between a paper's method and the shared machinery.
+
+A method is one file: its `Recipe` (a frozen dataclass holding the paper's defaults, which is also the source of
+its command-line flags), how it builds its networks and optimizers, one training step, and what it exports to the
+Hub folder. The loop (`pix2pix_hub.training.loop`) knows accelerate, data loading, checkpoints, evaluation and the
+model card, and nothing about any paper. This module imports neither torch nor the data stack, so
+`train_accelerate.py --help` answers before they load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    import torch
+    from accelerate import Accelerator
+    from torch import nn
+
+    from ..data.sources import DataSpec
+    from ..evaluation.evaluate import Evaluation
+
+LR_POLICIES = ("linear", "step", "cosine", "linear_per_step")
+INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")
+
+
+def option(default: Any, help: str, group: str = "objective", **argparse_kwargs: Any) -> Any:
+    """A recipe field with its flag: `flag` (default `--<name>`), `aliases` (e.g. the reference's names), `choices`.
+
+    A boolean whose default is True becomes `--no_<name>` (or the given `flag`), one that is False `--<name>`.
+    """
+    return field(default=default, metadata={"help": help, "group": group, **argparse_kwargs})
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What every method trains with: optimisation, schedule and the paired-image augmentation (paper defaults)."""
+
+    learning_rate: float = option(2e-4, "Adam's initial learning rate", aliases=["--lr"])
+    adam_beta1: float = option(0.5, "Adam's beta1", aliases=["--beta1"])
+    adam_beta2: float = option(0.999, "Adam's beta2")
+    batch_size: int = option(1, "images per process and step", flag="--train_batch_size", aliases=["--batch_size"])
+    epochs: int = option(100, "epochs at the initial learning rate", aliases=["--n_epochs"])
+    decay_epochs: int = option(
+        100, "then epochs of decay (linear: to lr/(decay_epochs+1))", aliases=["--n_epochs_decay"]
+    )
+    lr_policy: str = option(
+        "linear",
+        "linear: the reference's per-epoch rule; step: x0.1 every --lr_decay_iters epochs; cosine; "
+        "linear_per_step: decay at every step",
+        choices=LR_POLICIES,
+    )
+    lr_decay_iters: int = option(50, "step policy: epochs between decays")
+    init_type: str = option("normal", "weight init (the reference's --init_type)", choices=INIT_TYPES)
+    init_gain: float = option(0.02, "std (normal) or gain (xavier, orthogonal) of the init")
+
+    direction: str = option("AtoB", "AtoB: A is the source", "data", choices=("AtoB", "BtoA"))
+    preprocess: str = option(
+        "resize_and_crop",
+        "augmentation",
+        "data",
+        choices=("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"),
+    )
+    load_size: int = option(286, "resize to this before cropping", "data")
+    crop_size: int = option(256, "training (and evaluation) resolution", "data")
+    flip: bool = option(True, "no random horizontal flips", "data", flag="--no_flip")
+
+    def changes(self) -> dict[str, Any]:
+        """Settings that differ from the paper's (this class's defaults), for the model card and training.json."""
+        paper = type(self)()
+        return {
+            item.name: getattr(self, item.name)
+            for item in dataclasses.fields(self)
+            if getattr(self, item.name) != getattr(paper, item.name)
+        }
+
+
+def flag_name(item: dataclasses.Field) -> str:
+    if "flag" in item.metadata:
+        return item.metadata["flag"]
+    return f"--no_{item.name}" if item.type in ("bool", bool) and item.default is True else f"--{item.name}"
+
+
+def add_recipe_arguments(parser: argparse.ArgumentParser, recipe: type[Recipe]) -> None:
+    """One flag per recipe field, grouped, with the paper's default in the help text."""
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for item in dataclasses.fields(recipe):
+        meta = dict(item.metadata)
+        group_name = meta.pop("group", "objective")
+        if group_name not in groups:
+            groups[group_name] = parser.add_argument_group(f"{group_name} (default: the paper's)")
+        names = [meta.pop("flag", None) or flag_name(item), *meta.pop("aliases", [])]
+        help_text = meta.pop("help", "")
+        if item.type in ("bool", bool):
+            action = "store_false" if item.default is True else "store_true"
+            groups[group_name].add_argument(*names, dest=item.name, action=action, help=help_text, **meta)
+        else:
+            kind = {"int": int, "float": float, "str": str}.get(item.type, type(item.default))
+            help_text += f" (default: {item.default})"
+            groups[group_name].add_argument(
+                *names, dest=item.name, type=kind, default=item.default, help=help_text, **meta
+            )
+
+
+def recipe_from_args(recipe: type[Recipe], args: argparse.Namespace) -> Recipe:
+    """The run's recipe: the paper's, with whatever the flags changed."""
+    return recipe(**{item.name: getattr(args, item.name) for item in dataclasses.fields(recipe)})
+
+
+@dataclass
+class TrainingState:
+    """The prepared networks and optimizers of a run, by name (`modules["generator"]`, `optimizers["generator"]`)."""
+
+    modules: dict[str, nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+    extras: dict[str, Any] = field(default_factory=dict)  # method-owned state, e.g. image pools
+
+
+class Method:
+    """A paper's training method. Subclasses set `name`, `Recipe`, and implement the four hooks below."""
+
+    name: ClassVar[str]
+    Recipe: ClassVar[type[Recipe]]
+    description: ClassVar[str] = ""
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        """The method's flags beyond its recipe (none by default)."""
+
+    def build(self, recipe: Recipe, channels: tuple[int, int], args: argparse.Namespace) -> TrainingState:
+        """Networks (initialised) and optimizers, before `accelerator.prepare`."""
+        raise NotImplementedError
+
+    def training_step(
+        self, accelerator: Accelerator, state: TrainingState, batch: dict, recipe: Recipe
+    ) -> dict[str, torch.Tensor]:
+        """One optimisation step in the paper's order; returns the losses (detached) by name."""
+        raise NotImplementedError
+
+    def exports(self, accelerator: Accelerator, state: TrainingState) -> dict[str, nn.Module]:
+        """Plain float32 CPU copies of what the Hub folder holds, by subfolder ("" = the folder itself)."""
+        raise NotImplementedError
+
+    def evaluate(self, exported: dict[str, nn.Module], data: Any, args: argparse.Namespace) -> Evaluation:
+        """Score the exported model(s) on the evaluation data (the trainer's metrics.json and card)."""
+        raise NotImplementedError
+
+    def data_spec(self, args: argparse.Namespace) -> DataSpec:
+        raise NotImplementedError
