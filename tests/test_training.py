@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import signal
@@ -18,18 +17,12 @@ from accelerate import Accelerator
 from PIL import Image
 from safetensors.torch import load_file
 
-from pix2pix_hub import Pix2PixPipeline
-from pix2pix_hub.recipe import PAPER
-from pix2pix_hub.training import (
-    Networks,
-    StepOptions,
-    adam,
-    build_networks,
-    find_checkpoint,
-    list_checkpoints,
-    recipe_changes,
-    training_step,
-)
+from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
+from pix2pix_hub.methods.base import recipe_from_args
+from pix2pix_hub.methods.pix2pix import PAPER, Pix2Pix, Pix2PixRecipe
+from pix2pix_hub.training.arguments import parse_args
+from pix2pix_hub.training.checkpoints import find_checkpoint, list_checkpoints
+from pix2pix_hub.training.optim import adam
 from tests.paired_data import cache_hub_dataset, corrupt, pairs_table, smooth_image, write_ab_folder
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,18 +50,20 @@ def free_port() -> int:
 def one_step(stack_discriminator: bool, channels_last: bool) -> dict[str, torch.Tensor]:
     """Losses and weights after one step from a fixed initialisation (instance norm: stacking D is exact)."""
     torch.manual_seed(0)
-    recipe = dataclasses.replace(PAPER, generator_arch="resnet_6blocks", ngf=4, ndf=4, norm="instance")
-    generator, discriminator = build_networks(recipe, (3, 3), "eval")
+    args = parse_args(["--dataset", "x", "--arch", "resnet_6blocks", "--ngf", "4", "--ndf", "4", "--norm", "instance"])
+    args.no_stacked_discriminator = not stack_discriminator
+    recipe = recipe_from_args(Pix2PixRecipe, args)
+    method = Pix2Pix()
+    state = method.build_networks(recipe, (3, 3), args)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
-    generator, discriminator = generator.to(memory_format=memory_format), discriminator.to(memory_format=memory_format)
-    accelerator = Accelerator(cpu=True)
+    state.modules = {name: net.to(memory_format=memory_format) for name, net in state.modules.items()}
     # SGD, not Adam: Adam's first step is lr * sign(gradient), which turns float noise in gradients that are zero
     # in exact arithmetic (biases before instance norm) into differences of 2 * lr.
-    sgd = [torch.optim.SGD(model.parameters(), lr=0.1) for model in (generator, discriminator)]
-    nets = Networks(generator, discriminator, *sgd)
+    state.optimizers = {name: torch.optim.SGD(net.parameters(), lr=0.1) for name, net in state.modules.items()}
     batch = {"source": torch.rand(2, 3, 32, 32) * 2 - 1, "target": torch.rand(2, 3, 32, 32) * 2 - 1}
-    options = StepOptions(stack_discriminator=stack_discriminator, channels_last=channels_last)
-    losses = training_step(accelerator, nets, batch, options)
+    batch = {name: tensor.to(memory_format=memory_format) for name, tensor in batch.items()}
+    losses = method.training_step(Accelerator(cpu=True), state, batch, recipe)
+    generator, discriminator = state.modules["generator"], state.modules["discriminator"]
     return {**losses, **generator.state_dict(), **{f"D.{k}": v for k, v in discriminator.state_dict().items()}}
 
 
@@ -81,8 +76,8 @@ def test_fast_paths_train_like_the_plain_step():
 def test_fused_adam_updates_like_the_multi_kernel_adam():
     def weights_after(steps: int, fused: bool) -> dict[str, torch.Tensor]:
         torch.manual_seed(0)
-        generator, _ = build_networks(dataclasses.replace(PAPER, generator_arch="unet_128", ngf=4), (3, 3), "eval")
-        optimizer = adam(generator, PAPER, fused=fused)
+        generator = Pix2PixGenerator(arch="unet_128", ngf=4)
+        optimizer = adam(generator.parameters(), PAPER, fused=fused)
         for step in range(steps):
             source = torch.rand(2, 3, 128, 128, generator=torch.Generator().manual_seed(step)) * 2 - 1
             optimizer.zero_grad()
@@ -105,12 +100,9 @@ def test_latest_checkpoint_ignores_a_half_written_one(tmp_path):
 
 
 def test_default_flags_are_the_paper_recipe():
-    import train_accelerate
-
-    args = train_accelerate.parse_args(["--dataset", "huggan/facades"])
-    assert train_accelerate.recipe_from_args(args) == PAPER
-    changed = train_accelerate.parse_args(["--dataset", "x", "--arch", "unet_128", "--no_flip", "--n_layers_D", "1"])
-    assert recipe_changes(train_accelerate.recipe_from_args(changed)) == {
+    assert recipe_from_args(Pix2PixRecipe, parse_args(["--dataset", "huggan/facades"])) == PAPER
+    changed = parse_args(["--dataset", "x", "--arch", "unet_128", "--no_flip", "--n_layers_D", "1"])
+    assert recipe_from_args(Pix2PixRecipe, changed).changes() == {
         "generator_arch": "unet_128",
         "n_layers_discriminator": 1,
         "flip": False,

@@ -1,26 +1,31 @@
-"""The data flags shared by `train_accelerate.py` and `python -m pix2pix_hub.evaluate`, so both read pairs alike."""
+"""The data flags shared by `train_accelerate.py`, `python -m pix2pix_hub.evaluate` and the calibration CLI, so all
+read pairs alike. Imports neither torch nor 🤗 datasets (the trainer's `--help` stays fast)."""
 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from ..recipe import PAPER
 from .preprocessing import PREPROCESS_MODES, Preprocessing
-from .sources import DIRECTIONS, DataSpec
+
+if TYPE_CHECKING:
+    from .sources import DataSpec
+
+DIRECTIONS = ("AtoB", "BtoA")
 
 
-def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    """Dataset location and layout, eval hold-out and the paper's preprocessing."""
+def add_data_arguments(parser: argparse.ArgumentParser, preprocessing_flags: bool = True) -> None:
+    """Dataset location and layout, eval hold-out and (unless a method's recipe owns them) the preprocessing."""
     group = parser.add_argument_group("data")
     group.add_argument(
         "--dataset",
+        "--dataroot",
         required=True,
         help="a Hub dataset id (huggan/facades), a save_to_disk folder, parquet file(s), a folder with "
         "train/ val/ test/ of side-by-side AB images (A left), or a folder with A/ and B/ paired by file name",
     )
     group.add_argument("--dataset_config", default=None, help="the Hub dataset's configuration name")
     group.add_argument("--cache_dir", default=None, help="where 🤗 datasets caches downloads")
-    group.add_argument("--direction", default=PAPER.direction, choices=DIRECTIONS, help="AtoB: A is the source")
     group.add_argument("--source_column", default=None, help="image column of the source (default: from direction)")
     group.add_argument("--target_column", default=None, help="image column of the target (default: from direction)")
     group.add_argument("--train_split", default="train")
@@ -31,17 +36,22 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
         help="when the eval split does not exist, hold out this fraction of the train split (seeded by --split_seed)",
     )
     group.add_argument("--split_seed", type=int, default=0, help="seed of the eval hold-out")
-    group.add_argument("--preprocess", default=PAPER.preprocess, choices=PREPROCESS_MODES)
-    group.add_argument("--load_size", type=int, default=PAPER.load_size, help="resize to this before cropping")
-    group.add_argument("--crop_size", type=int, default=PAPER.crop_size, help="training (and evaluation) resolution")
-    group.add_argument("--no_flip", action="store_true", help="no random horizontal flips")
     group.add_argument(
         "--skip_bad_images", action="store_true", help="skip (and log) undecodable images instead of stopping"
     )
     group.add_argument("--dataloader_num_workers", type=int, default=0, help="processes decoding images")
+    if preprocessing_flags:
+        defaults = Preprocessing()
+        group.add_argument("--direction", default="AtoB", choices=DIRECTIONS, help="AtoB: A is the source")
+        group.add_argument("--preprocess", default=defaults.mode, choices=PREPROCESS_MODES)
+        group.add_argument("--load_size", type=int, default=defaults.load_size, help="resize to this before cropping")
+        group.add_argument("--crop_size", type=int, default=defaults.crop_size, help="evaluation resolution")
+        group.add_argument("--no_flip", dest="flip", action="store_false", help="no random horizontal flips")
 
 
 def data_spec(args: argparse.Namespace) -> DataSpec:
+    from .sources import DataSpec
+
     return DataSpec(
         dataset=args.dataset,
         dataset_config=args.dataset_config,
@@ -60,6 +70,6 @@ def preprocessing(args: argparse.Namespace, size_multiple: int) -> Preprocessing
         mode=args.preprocess,
         load_size=args.load_size,
         crop_size=args.crop_size,
-        flip=not args.no_flip,
+        flip=args.flip,
         size_multiple=size_multiple,
     )

@@ -92,15 +92,20 @@ def collate_pairs(items: list[dict]) -> dict:
 
 
 class EpochSampler(Sampler[int]):
-    """Sample keys for `epochs` passes over `length` items, a permutation seeded by (seed, epoch) each pass."""
+    """Sample keys for `epochs` passes over `length` items, a permutation seeded by (seed, epoch) each pass
+    (`shuffle=False`: in order, the reference's --serial_batches)."""
 
-    def __init__(self, length: int, epochs: int, seed: int):
-        self.length, self.epochs, self.seed = length, epochs, seed
+    def __init__(self, length: int, epochs: int, seed: int, shuffle: bool = True):
+        self.length, self.epochs, self.seed, self.shuffle = length, epochs, seed, shuffle
 
     def __len__(self) -> int:
         return self.length * self.epochs
 
     def __iter__(self) -> Iterator[int]:
         for epoch in range(self.epochs):
-            order = torch.randperm(self.length, generator=torch.Generator().manual_seed(self.seed + epoch))
+            order = (
+                torch.randperm(self.length, generator=torch.Generator().manual_seed(self.seed + epoch))
+                if self.shuffle
+                else torch.arange(self.length)
+            )
             yield from (epoch * self.length + order).tolist()

@@ -24,9 +24,10 @@ import numpy as np
 from PIL import Image
 
 from ..images import open_image, prepare_image
+from .arguments import DIRECTIONS
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".tif", ".tiff", ".webp")
-DIRECTIONS = ("AtoB", "BtoA")
+
 T = TypeVar("T")
 EVAL_SPLIT_PREFERENCE = ("test", "validation", "val")  # the first one present is evaluated on
 

@@ -7,9 +7,16 @@ and a real pair, then G to fool the updated D and to match the target in L1 (lam
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .base import Method, Recipe, option
+from .base import Recipe, TrainingState, option
+from .paired import PairedTranslation
+
+if TYPE_CHECKING:
+    import torch
+    from accelerate import Accelerator
 
 PAPER_URL = "https://arxiv.org/abs/1611.07004"
 REFERENCE_REPO_URL = "https://github.com/junyanz/pytorch-CycleGAN-and-pix2pix"
@@ -26,7 +33,7 @@ class Pix2PixRecipe(Recipe):
     ndf: int = option(64, "discriminator width", "networks")
     discriminator_arch: str = option(
         "basic",
-        "basic: 70x70 PatchGAN (n_layers_D deep); pixel: 1x1 PixelGAN",
+        "basic/n_layers: PatchGAN --n_layers_D deep (3: 70x70); pixel: 1x1 PixelGAN",
         "networks",
         flag="--netD",
         choices=("basic", "n_layers", "pixel"),
@@ -54,3 +61,86 @@ class Pix2PixRecipe(Recipe):
 
 
 PAPER = Pix2PixRecipe()
+
+
+class Pix2Pix(PairedTranslation):
+    """`--method pix2pix`: the paper's conditional GAN, step for step as the reference's `optimize_parameters`."""
+
+    name = "pix2pix"
+    Recipe = Pix2PixRecipe
+    description = "paired image-to-image translation with a conditional GAN (Isola et al., CVPR 2017)"
+
+    def build_networks(
+        self, recipe: Pix2PixRecipe, channels: tuple[int, int], args: argparse.Namespace
+    ) -> TrainingState:
+        from ..networks import Pix2PixGenerator, create_discriminator, init_weights
+        from ..training.optim import adam, has_batch_norm
+
+        generator = Pix2PixGenerator(
+            arch=recipe.generator_arch,
+            in_channels=channels[0],
+            out_channels=channels[1],
+            ngf=recipe.ngf,
+            norm=recipe.norm,
+            use_dropout=recipe.use_dropout,
+            inference_mode=recipe.inference_mode,
+        )
+        discriminator = create_discriminator(
+            recipe.discriminator_arch,
+            in_channels=sum(channels) if recipe.conditional_discriminator else channels[1],
+            ndf=recipe.ndf,
+            n_layers=recipe.n_layers_discriminator,
+            norm=recipe.norm,
+        )
+        if (recipe.init_type, recipe.init_gain) != ("normal", 0.02):  # the networks' own init is the reference default
+            for network in (generator, discriminator):
+                init_weights(network, recipe.init_type, recipe.init_gain)
+        fused = not args.no_fused_adam
+        return TrainingState(
+            modules={"generator": generator, "discriminator": discriminator},
+            optimizers={
+                "generator": adam(generator.parameters(), recipe, fused),
+                "discriminator": adam(discriminator.parameters(), recipe, fused),
+            },
+            # one D forward over fake and real stacked: exact only without batch norm, which would mix statistics
+            extras={"stack_discriminator": not args.no_stacked_discriminator and not has_batch_norm(discriminator)},
+        )
+
+    def training_step(
+        self, accelerator: Accelerator, state: TrainingState, batch: dict, recipe: Pix2PixRecipe
+    ) -> dict[str, torch.Tensor]:
+        """D on a generated and a real pair (fake first, as the reference), then G through the updated D."""
+        import torch
+
+        from ..losses import GANLoss, gradient_penalty, l1_loss
+
+        generator, discriminator = state.modules["generator"], state.modules["discriminator"]
+        gan_loss = GANLoss(recipe.gan_mode)
+        source, target = batch["source"], batch["target"]
+        condition = (lambda image: torch.cat([source, image], 1)) if recipe.conditional_discriminator else (lambda x: x)
+        fake = generator(source)
+
+        discriminator.requires_grad_(True)
+        fake_pair, real_pair = condition(fake.detach()), condition(target)
+        if state.extras["stack_discriminator"]:
+            logits_fake, logits_real = discriminator(torch.cat([fake_pair, real_pair])).chunk(2)
+        else:
+            logits_fake, logits_real = discriminator(fake_pair), discriminator(real_pair)
+        loss_d_fake, loss_d_real = gan_loss(logits_fake, False), gan_loss(logits_real, True)
+        loss_d = (loss_d_fake + loss_d_real) * 0.5
+        if recipe.gan_mode == "wgangp":
+            loss_d = loss_d + gradient_penalty(discriminator, real_pair, fake_pair, recipe.lambda_gradient_penalty)
+        accelerator.backward(loss_d)
+        state.optimizers["discriminator"].step()
+        state.optimizers["discriminator"].zero_grad(set_to_none=True)
+
+        # G's loss goes through D without D's gradients; the DDP wrapper would wait for gradients D never gets.
+        discriminator.requires_grad_(False)
+        plain_discriminator = accelerator.unwrap_model(discriminator)
+        loss_g_gan = gan_loss(plain_discriminator(condition(fake)), True)
+        loss_g_l1 = l1_loss(fake, target, recipe.lambda_l1)
+        accelerator.backward(recipe.lambda_gan * loss_g_gan + loss_g_l1)
+        state.optimizers["generator"].step()
+        state.optimizers["generator"].zero_grad(set_to_none=True)
+        losses = {"G_GAN": loss_g_gan, "G_L1": loss_g_l1, "D_real": loss_d_real, "D_fake": loss_d_fake}
+        return {name: loss.detach() for name, loss in losses.items()}

@@ -5,7 +5,8 @@ from __future__ import annotations
 from torch import nn
 
 NORMS = ("batch", "instance", "none")
-INIT_STD = 0.02  # the reference's init_gain for init_type "normal"
+INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")
+INIT_STD = 0.02  # the reference's init_gain
 
 
 def check_choice(name: str, value: object, choices: tuple) -> None:
@@ -23,15 +24,23 @@ def make_norm(norm: str, channels: int) -> nn.Module:
     return nn.Identity()
 
 
-def init_weights(module: nn.Module, std: float = INIT_STD) -> None:
-    """The paper's init: conv weights ~ N(0, std), batch-norm scales ~ N(1, std), biases zero."""
+def init_weights(module: nn.Module, init_type: str = "normal", gain: float = INIT_STD) -> None:
+    """The reference's `init_weights`: conv/linear weights by `init_type`, biases 0; batch norm scale ~ N(1, gain)."""
+    check_choice("init_type", init_type, INIT_TYPES)
     for layer in module.modules():
         if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            nn.init.normal_(layer.weight, 0.0, std)
+            if init_type == "normal":
+                nn.init.normal_(layer.weight, 0.0, gain)
+            elif init_type == "xavier":
+                nn.init.xavier_normal_(layer.weight, gain=gain)
+            elif init_type == "kaiming":
+                nn.init.kaiming_normal_(layer.weight, a=0, mode="fan_in")
+            else:
+                nn.init.orthogonal_(layer.weight, gain=gain)
             if layer.bias is not None:
                 nn.init.zeros_(layer.bias)
         elif isinstance(layer, nn.BatchNorm2d):
-            nn.init.normal_(layer.weight, 1.0, std)
+            nn.init.normal_(layer.weight, 1.0, gain)
             nn.init.zeros_(layer.bias)
 
 

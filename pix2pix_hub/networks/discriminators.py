@@ -75,12 +75,13 @@ class PatchDiscriminator(
 
 
 @register_discriminator("basic")
-def basic(in_channels: int, ndf: int, norm: str) -> PatchDiscriminator:
-    """The 70x70 PatchGAN (the reference's netD "basic")."""
-    return PatchDiscriminator(in_channels, ndf, 3, norm)
+@register_discriminator("n_layers")
+def patch_gan(in_channels: int, ndf: int, norm: str, n_layers: int = 3) -> PatchDiscriminator:
+    """The PatchGAN, `n_layers` deep: 3 is the 70x70 of the paper (the reference's netD "basic"/"n_layers")."""
+    return PatchDiscriminator(in_channels, ndf, n_layers, norm)
 
 
 @register_discriminator("pixel")
-def pixel(in_channels: int, ndf: int, norm: str) -> PatchDiscriminator:
-    """1x1 PixelGAN (the reference's netD "pixel")."""
+def pixel_gan(in_channels: int, ndf: int, norm: str, n_layers: int = 0) -> PatchDiscriminator:
+    """The 1x1 PixelGAN of the paper's ablation (the reference's netD "pixel"); `n_layers` is ignored."""
     return PatchDiscriminator(in_channels, ndf, 0, norm)
