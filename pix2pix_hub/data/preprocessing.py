@@ -70,6 +70,10 @@ class Preprocessing:
             target = target.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         return source, target
 
+    def single(self, image: Image.Image, rng: random.Random | None) -> Image.Image:
+        """One draw of resize/crop/flip for an image on its own (unpaired data: each domain is augmented alone)."""
+        return self(image, image, rng)[0]
+
     def _resized_size(self, size: tuple[int, int]) -> tuple[int, int]:
         width, height = size
         if self.mode == "resize_and_crop":

@@ -231,7 +231,7 @@ def open_splits(spec: DataSpec) -> dict[str, PairSource]:
     path = Path(spec.dataset)
     if path.is_dir() and (path / "A").is_dir() and (path / "B").is_dir():
         return _paired_folders(path, spec.direction)
-    if path.is_dir() and not _is_dataset_folder(path):
+    if path.is_dir() and not is_dataset_folder(path):
         side_by_side = {
             child.name: SideBySideFiles(_image_files(child), spec.direction)
             for child in sorted(path.iterdir())
@@ -241,10 +241,10 @@ def open_splits(spec: DataSpec) -> dict[str, PairSource]:
             side_by_side = {"train": SideBySideFiles(_image_files(path), spec.direction)}
         if side_by_side:
             return side_by_side
-    return {name: _column_pairs(table, spec, name) for name, table in _load_table(spec).items()}
+    return {name: _column_pairs(table, spec, name) for name, table in load_table(spec).items()}
 
 
-def _is_dataset_folder(path: Path) -> bool:
+def is_dataset_folder(path: Path) -> bool:
     """A `save_to_disk` folder or any folder of data files `datasets.load_dataset` reads (parquet, arrow...)."""
     return (
         (path / "dataset_dict.json").is_file()
@@ -254,7 +254,7 @@ def _is_dataset_folder(path: Path) -> bool:
     )
 
 
-def _load_table(spec: DataSpec) -> dict[str, datasets.Dataset]:
+def load_table(spec: DataSpec) -> dict[str, datasets.Dataset]:
     path = Path(spec.dataset)
     if path.is_dir() and ((path / "dataset_dict.json").is_file() or (path / "state.json").is_file()):
         loaded = datasets.load_from_disk(str(path))
