@@ -4,11 +4,12 @@
     python -m benchmarks.training --data ../shared/data/facades [--quality_steps 2000] [--compile]
 
 "naive" is the paper's loop as the reference writes it (`Pix2PixModel.optimize_parameters`): eager float32,
-NCHW, batch 1, two separate D forwards, multi-kernel Adam. "trainer" is `pix2pix_hub.training.training_step`
-with the fast paths `train_accelerate.py` turns on by default for the device (fused Adam; on CUDA also
-channels-last and cuDNN autotuning) plus, on a GPU, bf16 autocast (`--mixed_precision bf16`). With `--compile`
-(the default on a GPU) a third row adds `torch.compile` of G and D (`--torch_compile`). All train the same
-networks from the same initial weights on the same random batches.
+NCHW, batch 1, two separate D forwards, multi-kernel Adam. "trainer" is `Pix2Pix().build_networks` +
+`Pix2Pix().training_step`, set up by the loop's own `prepare` with the fast paths `train_accelerate.py` turns on by
+default for the device (fused Adam, one stacked D forward where there is no batch norm; on CUDA also channels-last
+and cuDNN autotuning) plus, on a GPU, bf16 autocast (`--mixed_precision bf16`). With `--compile` (the default on a
+GPU) a third row adds `torch.compile` of G and D (`--torch_compile`). All train the same networks from the same
+initial weights on the same random batches.
 
 With `--data` (a paired folder with a test split, e.g. facades), two more measurements:
 - the DataLoader's own rate (decode + paper preprocessing in workers), to show whether the step ever waits for data;
@@ -30,26 +31,19 @@ from pathlib import Path
 
 import torch
 from accelerate import Accelerator
-from torch import nn
 from torch.utils.data import DataLoader
 
 from benchmarks.common import write_section
 from pix2pix_hub.data import EpochSampler, PairedImageDataset, Preprocessing, collate_pairs, image_channels
 from pix2pix_hub.data.sources import DataSpec, load_splits
-from pix2pix_hub.evaluate import evaluate
+from pix2pix_hub.evaluation.evaluate import evaluate
 from pix2pix_hub.losses import GANLoss, l1_loss
-from pix2pix_hub.models import Pix2PixGenerator
-from pix2pix_hub.recipe import PAPER, PaperRecipe
-from pix2pix_hub.training import (
-    Networks,
-    StepOptions,
-    adam,
-    build_networks,
-    compile_networks,
-    has_batch_norm,
-    plain_copy,
-    training_step,
-)
+from pix2pix_hub.methods.base import TrainingState
+from pix2pix_hub.methods.pix2pix import PAPER, Pix2Pix, Pix2PixRecipe
+from pix2pix_hub.networks import Pix2PixGenerator
+from pix2pix_hub.training.arguments import parse_args as trainer_args
+from pix2pix_hub.training.loop import prepare
+from pix2pix_hub.training.optim import adam
 
 FACADES_DIRECTION = "BtoA"  # labels -> photo, the paper's facades task
 
@@ -82,9 +76,17 @@ def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def naive_loop(generator: nn.Module, discriminator: nn.Module, recipe: PaperRecipe) -> Loop:
-    generator, discriminator = copy.deepcopy(generator).to(device()), copy.deepcopy(discriminator).to(device())
-    optimizer_g, optimizer_d = adam(generator, recipe, fused=False), adam(discriminator, recipe, fused=False)
+def initial_state(recipe: Pix2PixRecipe, channels: tuple[int, int]) -> TrainingState:
+    """The method's networks and optimizers under the trainer's default flags, seeded once; each loop trains a copy."""
+    torch.manual_seed(0)
+    return Pix2Pix().build_networks(recipe, channels, trainer_args(["--dataset", "unused"]))
+
+
+def naive_loop(initial: TrainingState, recipe: Pix2PixRecipe) -> Loop:
+    generator = copy.deepcopy(initial.modules["generator"]).to(device())
+    discriminator = copy.deepcopy(initial.modules["discriminator"]).to(device())
+    optimizer_g = adam(generator.parameters(), recipe, fused=False)
+    optimizer_d = adam(discriminator.parameters(), recipe, fused=False)
     gan_loss = GANLoss(recipe.gan_mode)
     generator.train(), discriminator.train()
 
@@ -94,28 +96,23 @@ def naive_loop(generator: nn.Module, discriminator: nn.Module, recipe: PaperReci
     return Loop(step, lambda: copy.deepcopy(generator).cpu())
 
 
-def trainer_loop(generator: nn.Module, discriminator: nn.Module, recipe: PaperRecipe, compiled: bool) -> Loop:
-    """The networks set up as `train_accelerate.py` sets them up by default (plus `--torch_compile`)."""
+def trainer_loop(initial: TrainingState, recipe: Pix2PixRecipe, compiled: bool) -> Loop:
+    """The method's step on a copy set up by the loop's own `prepare` under the trainer's default flags."""
     cuda = device().type == "cuda"
     accelerator = Accelerator(mixed_precision="bf16" if cuda and torch.cuda.is_bf16_supported() else "no")
     torch.backends.cudnn.benchmark = cuda
-    memory_format = torch.channels_last if cuda else torch.contiguous_format
-    generator = copy.deepcopy(generator).to(device(), memory_format=memory_format)
-    discriminator = copy.deepcopy(discriminator).to(device(), memory_format=memory_format)
-    stack_discriminator = not has_batch_norm(discriminator)
-    prepared = accelerator.prepare(
-        generator, discriminator, adam(generator, recipe, fused=True), adam(discriminator, recipe, fused=True)
-    )
-    nets = Networks(*prepared)
-    if compiled:
-        nets.generator, nets.discriminator = compile_networks(nets.generator, nets.discriminator)
-    options = StepOptions(gan_mode=recipe.gan_mode, stack_discriminator=stack_discriminator, channels_last=cuda)
-    nets.generator.train(), nets.discriminator.train()
+    args = trainer_args(["--dataset", "unused", *(["--torch_compile"] if compiled else [])])
+    method, state = Pix2Pix(), copy.deepcopy(initial)
+    prepare(accelerator, state, DataLoader([]), args)
+    memory_format = state.extras["memory_format"]
+    for module in state.modules.values():
+        module.train()
 
     def step(source: torch.Tensor, target: torch.Tensor) -> None:
-        training_step(accelerator, nets, {"source": source, "target": target}, options)
+        batch = {"source": source.to(memory_format=memory_format), "target": target.to(memory_format=memory_format)}
+        method.training_step(accelerator, state, batch, recipe)
 
-    return Loop(step, lambda: plain_copy(nets.generator, accelerator))
+    return Loop(step, lambda: method.exports(accelerator, state)[""])
 
 
 def synchronize() -> None:
@@ -133,16 +130,12 @@ def images_per_second(run_step, batches: list[tuple[torch.Tensor, torch.Tensor]]
 
 
 def measure_steps(arch: str, width: int, size: int, steps: int, rounds: int, with_compile: bool) -> list[str]:
-    recipe = PaperRecipe(generator_arch=arch, ngf=width, ndf=width, crop_size=size)
-    torch.manual_seed(0)
-    generator, discriminator = build_networks(recipe, (3, 3), "eval")
+    recipe = Pix2PixRecipe(generator_arch=arch, ngf=width, ndf=width, crop_size=size, inference_mode="eval")
+    initial = initial_state(recipe, (3, 3))
     batches = [(torch.rand(1, 3, size, size, device=device()) * 2 - 1,) * 2 for _ in range(steps)]
-    loops = {
-        "naive": naive_loop(generator, discriminator, recipe),
-        "trainer": trainer_loop(generator, discriminator, recipe, False),
-    }
+    loops = {"naive": naive_loop(initial, recipe), "trainer": trainer_loop(initial, recipe, False)}
     if with_compile:
-        loops["trainer + torch.compile"] = trainer_loop(generator, discriminator, recipe, True)
+        loops["trainer + torch.compile"] = trainer_loop(initial, recipe, True)
     first_step = {}
     for name, loop in loops.items():  # warm-up: allocator, cuDNN autotuning, compilation
         start = time.perf_counter()
@@ -193,12 +186,8 @@ def measure_quality(data: Path, steps: int, workers: int) -> str:
     channels = image_channels(train_pairs)
     train_set = PairedImageDataset(train_pairs, Preprocessing(), channels, seed=0)
     test_set = PairedImageDataset(test_pairs, Preprocessing(), channels, augment=False)
-    torch.manual_seed(0)
-    generator, discriminator = build_networks(PAPER, channels, "paper")  # scored as the paper tests: dropout on
-    loops = {
-        "naive": naive_loop(generator, discriminator, PAPER),
-        "trainer": trainer_loop(generator, discriminator, PAPER, False),
-    }
+    initial = initial_state(PAPER, channels)  # inference_mode "paper": scored as the paper tests, dropout on
+    loops = {"naive": naive_loop(initial, PAPER), "trainer": trainer_loop(initial, PAPER, False)}
     rows = []
     for name, loop in loops.items():
         synchronize()
