@@ -14,13 +14,15 @@ if TYPE_CHECKING:
 DIRECTIONS = ("AtoB", "BtoA")
 
 
-def add_data_arguments(parser: argparse.ArgumentParser, preprocessing_flags: bool = True) -> None:
+def add_data_arguments(
+    parser: argparse.ArgumentParser, preprocessing_flags: bool = True, dataset_required: bool = True
+) -> None:
     """Dataset location and layout, eval hold-out and (unless a method's recipe owns them) the preprocessing."""
     group = parser.add_argument_group("data")
     group.add_argument(
         "--dataset",
         "--dataroot",
-        required=True,
+        required=dataset_required,
         help="a Hub dataset id (huggan/facades), a save_to_disk folder, parquet file(s), a folder with "
         "train/ val/ test/ of side-by-side AB images (A left), or a folder with A/ and B/ paired by file name",
     )

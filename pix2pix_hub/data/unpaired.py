@@ -188,7 +188,7 @@ def load_unpaired(args: argparse.Namespace) -> UnpairedSplits:
             return _paired_read_unaligned(args)
         domains = [{split: pair[side] for split, pair in layout.items()} for side in (0, 1)] if layout else None
         domains = domains or _table_domains(args)
-        description = f"{args.dataset}: domains A and B of splits {', '.join(sorted(domains[0]))}"
+        description = f"domains A and B of splits {', '.join(sorted(domains[0]))}"
     sides = [_train_and_eval(splits, args, f"domain {side}") for splits, side in zip(domains, "AB", strict=True)]
     return _oriented(sides[0], sides[1], None, description, args)
 
@@ -224,8 +224,12 @@ def _paired_read_unaligned(args: argparse.Namespace) -> UnpairedSplits:
 def _train_and_eval(splits: dict, args: argparse.Namespace, what: str) -> tuple[ImageSource, ImageSource]:
     name = _pick_eval(splits, args.eval_split, args.train_split, what)
     if name is not None:
-        return splits[args.train_split], splits[name]
-    return _hold_out(splits[args.train_split], args.eval_split_fraction, args.split_seed)
+        train, evaluation = splits[args.train_split], splits[name]
+    else:
+        train, evaluation = _hold_out(splits[args.train_split], args.eval_split_fraction, args.split_seed)
+    if args.max_dataset_size and args.max_dataset_size < len(train):  # as the reference: the first N of each domain
+        train = Subset(train, list(range(args.max_dataset_size)))
+    return train, evaluation
 
 
 def _oriented(a, b, eval_pairs: PairSource | None, description: str, args: argparse.Namespace) -> UnpairedSplits:
@@ -292,6 +296,21 @@ class UnpairedImageDataset(Dataset):
             "name": f"{domain_a.name(index_a)} | {domain_b.name(index_b)}",
             "skipped": [],
         }
+
+
+class DomainImageDataset(Dataset):
+    """The images of one domain as tensors, deterministic (the evaluation view): {"image", "name"}."""
+
+    def __init__(self, domain: ImageSource, preprocessing: Preprocessing, channels: int):
+        self.domain, self.channels = domain, channels
+        self.preprocessing = preprocessing.for_evaluation()
+
+    def __len__(self) -> int:
+        return len(self.domain)
+
+    def __getitem__(self, index: int) -> dict:
+        image = self.preprocessing.single(self.domain.load(index), None)
+        return {"image": image_to_tensor(image, self.channels), "name": self.domain.name(index)}
 
 
 def domain_channels(domain: ImageSource) -> int:

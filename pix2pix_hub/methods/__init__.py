@@ -12,6 +12,7 @@ from .base import Method
 
 BUILT_IN = {
     "pix2pix": "pix2pix_hub.methods.pix2pix:Pix2Pix",
+    "cyclegan": "pix2pix_hub.methods.cyclegan:CycleGAN",
 }
 
 

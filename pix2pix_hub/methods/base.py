@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from accelerate import Accelerator
     from torch import nn
 
-    from ..data.sources import DataSpec
     from ..evaluation.evaluate import Evaluation
 
 LR_POLICIES = ("linear", "step", "cosine", "linear_per_step")
@@ -128,6 +127,11 @@ class Method:
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         """The method's flags beyond its recipe (none by default)."""
 
+    def validate(self, args: argparse.Namespace) -> None:
+        """Refuse flags that cannot work together, in plain words (a ValueError becomes a usage error)."""
+        if not args.dataset:
+            raise ValueError("--dataset is required")
+
     def build(self, recipe: Recipe, channels: tuple[int, int], args: argparse.Namespace) -> TrainingState:
         """Networks (initialised) and optimizers, before `accelerator.prepare`."""
         raise NotImplementedError
@@ -144,7 +148,4 @@ class Method:
 
     def evaluate(self, exported: dict[str, nn.Module], data: Any, args: argparse.Namespace) -> Evaluation:
         """Score the exported model(s) on the evaluation data (the trainer's metrics.json and card)."""
-        raise NotImplementedError
-
-    def data_spec(self, args: argparse.Namespace) -> DataSpec:
         raise NotImplementedError

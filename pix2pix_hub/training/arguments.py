@@ -37,7 +37,7 @@ def build_parser(method_name: str) -> argparse.ArgumentParser:
         default="pix2pix",
         help=f"the paper to train: {', '.join(BUILT_IN)}, or module:ClassName of your own Method (default: pix2pix)",
     )
-    add_data_arguments(parser, preprocessing_flags=False)
+    add_data_arguments(parser, preprocessing_flags=False, dataset_required=False)
     parser.add_argument("--eval_split", default=None, help="default: test, validation or val, else held out")
     parser.add_argument("--max_dataset_size", type=int, default=None, help="train on the first N pairs only")
     parser.add_argument("--serial_batches", action="store_true", help="take the pairs in order, not shuffled")
@@ -81,4 +81,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser = build_parser(chosen_method(argv))
     except ValueError as error:  # an unknown --method
         raise SystemExit(f"train_accelerate.py: error: {error}") from error
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    try:
+        get_method(args.method).validate(args)
+    except ValueError as error:
+        parser.error(str(error))
+    return args
