@@ -40,7 +40,7 @@ from pix2pix_hub.int8 import Int8Calibration, weights_sha256
 from pix2pix_hub.metrics import output_psnr
 from pix2pix_hub.onnx_backend import OnnxGenerator, export_to_onnx
 from pix2pix_hub.paper_mode import PaperModeNetwork
-from tests.app_process import start_app
+from space.launch import start_app
 
 
 def trained_looking_generator() -> Pix2PixGenerator:

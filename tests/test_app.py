@@ -15,10 +15,11 @@ import torch
 from gradio_client import Client, handle_file
 from PIL import Image
 
-import app as app_module
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
-from pix2pix_hub.tasks import TASKS, get_task
-from tests.app_process import start_app
+from space.forward import SharedForward
+from space.handlers import output_size
+from space.launch import start_app
+from space.tasks import TASKS, get_task
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -221,7 +222,7 @@ def test_identical_requests_at_once_all_download_complete_images(running_app):
 
 def test_requests_that_arrive_during_a_forward_pass_share_the_next_one(running_app):
     pipeline = Pix2PixPipeline.from_pretrained(running_app.model_dir, device="cpu")
-    shared = app_module.SharedForward(pipeline, max_batch_size=4)
+    shared = SharedForward(pipeline, max_batch_size=4)
     images = [Image.open(example.input) for task in WITH_WEIGHTS for example in get_task(task).examples][:6]
     results: dict[int, Image.Image] = {}
     with shared.run_lock:  # a forward pass is "running": the six requests queue up behind it
@@ -241,10 +242,10 @@ def test_requests_that_arrive_during_a_forward_pass_share_the_next_one(running_a
 
 
 def test_outputs_keep_the_aspect_ratio_with_a_sensible_size():
-    assert app_module.output_size((1, 1)) == (256, 256)
-    assert app_module.output_size((300, 200)) == (300, 200)
-    assert app_module.output_size((8000, 4000)) == (1024, 512)
-    assert app_module.output_size((1, 1000)) == (1, 1000)
+    assert output_size((1, 1)) == (256, 256)
+    assert output_size((300, 200)) == (300, 200)
+    assert output_size((8000, 4000)) == (1024, 512)
+    assert output_size((1, 1000)) == (1, 1000)
 
 
 # --- Chromium ----------------------------------------------------------------------------------------------------

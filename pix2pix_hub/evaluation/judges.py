@@ -30,27 +30,11 @@ from torch.utils.data import Dataset
 from ..hub import PROJECT_REPO_URL, StrictHubMixin, atomic_write_text, read_model_card_template
 from ..images import image_to_tensor, open_image, tensor_to_image
 from ..networks import PIX2PIX_PAPER_URL
+from ..palettes import FACADE_CLASSES
 from .metrics import mean_metrics, pair_metrics
 
-# The CMP facade label maps colour their 12 classes with the jet colour map; measured on the training label maps
-# (flat regions, averaged over JPEG noise). Class index = position along jet, dark blue (background) first.
-FACADE_PALETTE = torch.tensor(
-    [
-        (0, 0, 222),
-        (0, 48, 255),
-        (0, 128, 255),
-        (0, 207, 255),
-        (32, 255, 224),
-        (112, 255, 142),
-        (192, 255, 63),
-        (255, 240, 0),
-        (255, 159, 0),
-        (255, 80, 0),
-        (255, 0, 0),
-        (174, 0, 0),
-    ],
-    dtype=torch.float32,
-)
+# The facade label maps' colours as a (12, 3) tensor, class index = row: the one table the Space's brushes use too.
+FACADE_PALETTE = torch.tensor([label.color for label in FACADE_CLASSES], dtype=torch.float32)
 NUM_FACADE_CLASSES = len(FACADE_PALETTE)
 
 

@@ -1,14 +1,20 @@
-import socket
+"""The Space's task list: names, palettes, examples, and where each task's weights come from."""
 
-import numpy as np
+import importlib.util
+import socket
+from pathlib import Path
+
 import pytest
 import torch
 from huggingface_hub import constants
 from PIL import Image
+from setuptools.config.pyprojecttoml import read_configuration
 
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
 from pix2pix_hub.images import image_to_tensor
-from pix2pix_hub.tasks import FACADE_CLASSES, TASKS, get_task, hub_online
+from space.tasks import EXAMPLES_DIR, TASKS, WEIGHTS_DIR, get_task, hub_online
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 REFERENCE_TASKS = (
     "facades_label2photo",
@@ -39,6 +45,14 @@ def test_every_reference_pretrained_model_name_is_a_task_with_its_description():
         assert task.bundled_dir.name == name
 
 
+def test_the_space_sits_beside_its_examples_and_weights_and_outside_the_library_wheel():
+    assert EXAMPLES_DIR.is_dir() and (WEIGHTS_DIR / "facades_label2photo").is_dir()
+    assert importlib.util.find_spec("pix2pix_hub.tasks") is None
+    packaged = read_configuration(REPO_ROOT / "pyproject.toml")["tool"]["setuptools"]["packages"]  # the wheel's
+    assert "pix2pix_hub" in packaged
+    assert not [name for name in packaged if name.split(".")[0] == "space"]
+
+
 def test_an_unknown_task_name_is_refused_with_the_names_that_exist():
     with pytest.raises(ValueError, match="unknown task 'facade'.*facades_label2photo.*sat2map"):
         get_task("facade")
@@ -53,29 +67,6 @@ def test_label_tasks_have_a_named_palette_with_distinct_colours_and_others_draw_
             assert task.background == task.palette[0].color
         else:
             assert task.background == (255, 255, 255)
-    assert [label.name for label in FACADE_CLASSES] == [
-        "background", "facade", "window", "door", "cornice", "sill",
-        "balcony", "blind", "deco", "molding", "pillar", "shop",
-    ]  # fmt: skip
-
-
-def test_the_facade_palette_is_the_colours_of_the_real_facades_label_maps():
-    palette = np.array([label.color for label in FACADE_CLASSES], dtype=np.int32)
-    examples = get_task("facades_label2photo").examples
-    assert examples
-    used = set()
-    for example in examples:
-        pixels = np.asarray(Image.open(example.input).convert("RGB"), dtype=np.int32)
-        # JPEG rings around region borders; inside a region (a flat 5x5 neighbourhood) the colour is exact.
-        flat = np.ones(pixels.shape[:2], dtype=bool)
-        for dy in (-2, 0, 2):
-            for dx in (-2, 0, 2):
-                flat &= np.abs(np.roll(pixels, (dy, dx), axis=(0, 1)) - pixels).sum(-1) < 15
-        distance = np.abs(pixels[flat][:, None, :] - palette[None]).sum(-1)
-        assert flat.mean() > 0.1
-        assert np.mean(distance.min(1) < 20) > 0.99
-        used.update(distance.argmin(1).tolist())
-    assert {0, 1, 2} <= used  # background, facade and windows appear in every facade
 
 
 def test_examples_of_paired_tasks_are_files_with_their_ground_truth():
@@ -97,7 +88,7 @@ def test_an_environment_variable_points_a_task_at_any_folder(tiny_model_dir, mon
 
 
 def test_the_bundled_folder_comes_first_offline_and_the_hub_first_online(tmp_path, monkeypatch, hub_standin):
-    monkeypatch.setattr("pix2pix_hub.tasks.WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr("space.tasks.WEIGHTS_DIR", tmp_path)
     task = get_task("sat2map")
     assert task.bundled_dir == tmp_path / "sat2map"
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
@@ -118,7 +109,7 @@ def test_a_hub_that_does_not_answer_counts_as_offline_so_bundled_weights_load_at
         silent_endpoint = f"http://127.0.0.1:{probe.getsockname()[1]}"
     monkeypatch.setattr(constants, "ENDPOINT", silent_endpoint)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr("pix2pix_hub.tasks.WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr("space.tasks.WEIGHTS_DIR", tmp_path)
     assert not hub_online()
     task = get_task("map2sat")
     Pix2PixGenerator(ngf=4).save_pretrained(task.bundled_dir)
@@ -142,7 +133,7 @@ def test_the_hub_copy_in_the_local_cache_loads_offline(tiny_model_dir, monkeypat
 
 
 def test_a_task_without_weights_says_how_to_train_or_where_to_point_it(tmp_path, monkeypatch):
-    monkeypatch.setattr("pix2pix_hub.tasks.WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr("space.tasks.WEIGHTS_DIR", tmp_path)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     task = get_task("cityscapes_label2photo")
     assert not task.has_local_weights()

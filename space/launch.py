@@ -1,4 +1,4 @@
-"""Start `python app.py` as users do, on a free loopback port, for the app tests and the app benchmark."""
+"""Start `python app.py` as users do, in a child process on a free loopback port: for the app tests and benchmarks."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
+    """A loopback port nobody listens on now, so that parallel apps never collide."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]

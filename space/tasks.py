@@ -1,4 +1,4 @@
-"""The translation tasks the app offers, as data: what each one takes, where its weights live, how to draw its input.
+"""The translation tasks the Space offers, as data: what each one takes, where its weights live, how to draw its input.
 
 Task names follow the reference implementation's pretrained models (`facades_label2photo`, `sat2map`, ...). A
 task's weights come from, in order: the folder or Hub repo named by `PIX2PIX_MODEL_<TASK>` (an override for any
@@ -17,8 +17,9 @@ from typing import Literal
 from huggingface_hub import constants, try_to_load_from_cache
 from huggingface_hub.utils import get_session
 
-from .hub import WEIGHTS_NAME
-from .inference.pipeline import Pix2PixPipeline
+from pix2pix_hub.hub import WEIGHTS_NAME
+from pix2pix_hub.inference.pipeline import Pix2PixPipeline
+from pix2pix_hub.palettes import CITYSCAPES_CLASSES, FACADE_CLASSES, MAP_CLASSES, LabelClass
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WEIGHTS_DIR = REPO_ROOT / "weights"
@@ -41,18 +42,6 @@ def _answers(endpoint: str) -> bool:
     except Exception:  # DNS failure, refused connection, timeout
         return False
     return True
-
-
-@dataclass(frozen=True)
-class LabelClass:
-    """One class of a label map: its name and the RGB colour that encodes it."""
-
-    name: str
-    color: tuple[int, int, int]
-
-    @property
-    def hex(self) -> str:
-        return "#{:02x}{:02x}{:02x}".format(*self.color)
 
 
 @dataclass(frozen=True)
@@ -80,18 +69,22 @@ class Task:
 
     @property
     def direction(self) -> str:
+        """What goes in and what comes out, for the latency line."""
         return f"{self.source} → {self.target}"
 
     @property
     def hub_repo_id(self) -> str:
+        """Where the project publishes this task's weights."""
         return f"{HUB_ORG}/pix2pix-{self.name.replace('_', '-')}"
 
     @property
     def bundled_dir(self) -> Path:
+        """The weights shipped with the Space, usable without network."""
         return WEIGHTS_DIR / self.name
 
     @property
     def override_env(self) -> str:
+        """The environment variable that points this task at any folder or Hub repo."""
         return f"PIX2PIX_MODEL_{self.name.upper()}"
 
     @property
@@ -134,6 +127,7 @@ class Task:
         )
 
     def how_to_get_weights(self) -> str:
+        """The commands that give a task without weights some, for error messages and the task card."""
         return (
             f"Train them with `accelerate launch train_accelerate.py --dataset {self.dataset.upper()}_PAIRS "
             f"--direction {self.train_direction} --output_dir weights/{self.name}`, or point the app at any Hub "
@@ -141,66 +135,13 @@ class Task:
         )
 
 
-def _classes(*pairs: tuple[str, tuple[int, int, int]]) -> tuple[LabelClass, ...]:
-    return tuple(LabelClass(name, color) for name, color in pairs)
-
-
 def _examples(task: str, count: int) -> tuple[Example, ...]:
+    """The bundled `examples/<task>/<i>_input.jpg` files with their `<i>_target.jpg` ground truth."""
     return tuple(
         Example(EXAMPLES_DIR / task / f"{index}_input.jpg", EXAMPLES_DIR / task / f"{index}_target.jpg")
         for index in range(1, count + 1)
     )
 
-
-# The CMP Facade Database's 12 classes in the colours of the pix2pix facades data (jet colour map, label order).
-FACADE_CLASSES = _classes(
-    ("background", (0, 0, 222)),
-    ("facade", (0, 48, 255)),
-    ("window", (0, 128, 255)),
-    ("door", (0, 208, 255)),
-    ("cornice", (32, 255, 224)),
-    ("sill", (112, 255, 144)),
-    ("balcony", (192, 255, 64)),
-    ("blind", (255, 240, 0)),
-    ("deco", (255, 160, 0)),
-    ("molding", (255, 80, 0)),
-    ("pillar", (255, 0, 0)),
-    ("shop", (176, 0, 0)),
-)
-
-# The colours of the map tiles in the pix2pix maps data (Google Maps, 2016).
-MAP_CLASSES = _classes(
-    ("land", (232, 230, 224)),
-    ("water", (176, 208, 255)),
-    ("park", (200, 224, 176)),
-    ("road", (255, 255, 255)),
-    ("major road", (255, 235, 160)),
-    ("highway", (250, 180, 90)),
-)
-
-# Cityscapes' evaluated classes in their official label colours; "unlabeled" is the background.
-CITYSCAPES_CLASSES = _classes(
-    ("unlabeled", (0, 0, 0)),
-    ("road", (128, 64, 128)),
-    ("sidewalk", (244, 35, 232)),
-    ("building", (70, 70, 70)),
-    ("wall", (102, 102, 156)),
-    ("fence", (190, 153, 153)),
-    ("pole", (153, 153, 153)),
-    ("traffic light", (250, 170, 30)),
-    ("traffic sign", (220, 220, 0)),
-    ("vegetation", (107, 142, 35)),
-    ("terrain", (152, 251, 152)),
-    ("sky", (70, 130, 180)),
-    ("person", (220, 20, 60)),
-    ("rider", (255, 0, 0)),
-    ("car", (0, 0, 142)),
-    ("truck", (0, 0, 70)),
-    ("bus", (0, 60, 100)),
-    ("train", (0, 80, 100)),
-    ("motorcycle", (0, 0, 230)),
-    ("bicycle", (119, 11, 32)),
-)
 
 TASKS: dict[str, Task] = {
     task.name: task

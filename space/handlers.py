@@ -1,0 +1,116 @@
+"""The Space's event handlers: an upload or a sketch in, a translated image and its timing out.
+
+Uploads reach `translate` as file paths, undecoded (`preprocess=False`), so `pix2pix_hub.images.open_image` decodes
+them and every failure gets our own message that names the file as the user called it.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from PIL import Image
+
+from pix2pix_hub.images import open_image, prepare_image
+
+from .forward import model_for
+from .tasks import get_task
+
+CACHE_CLEANUP = (60, 600)  # every minute, delete uploads and results older than ten minutes (all of them on exit)
+OUTPUT_SIDE = (256, 1024)  # the output's long side is kept within these bounds (the model works at 256)
+
+
+def output_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The input's aspect ratio with the long side within OUTPUT_SIDE: no 1×1 results, no 100-megapixel ones."""
+    width, height = size
+    long_side = max(width, height)
+    scale = min(max(long_side, OUTPUT_SIDE[0]), OUTPUT_SIDE[1]) / long_side
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def decode_upload(payload: dict[str, Any] | None) -> Image.Image:
+    """Decode an uploaded file; errors name the file as the user called it, never the server's path."""
+    if not payload or not payload.get("path"):
+        raise gr.Error("No image given: upload one or pick an example.", print_exception=False)
+    path = Path(payload["path"])
+    try:
+        return open_image(path)
+    except ValueError as error:
+        shown_name = payload.get("orig_name") or path.name
+        message = str(error).replace(str(path), shown_name)
+        raise gr.Error(html.escape(message, quote=False), print_exception=False) from None  # the modal renders HTML
+
+
+@dataclass
+class Result:
+    """What one translation produced, for the latency line and the Compare tab."""
+
+    task: str
+    input: Image.Image
+    output: Image.Image
+    seconds: float
+
+
+def result_file(image: Image.Image) -> str:
+    """The output as a PNG under a name of its own, for Gradio to copy into its cache.
+
+    Handing Gradio a PIL image instead makes it rewrite one content-hash file in place for every identical
+    result, and a caller still downloading that file then reads it half-written (seen with 16 concurrent
+    callers sending the same image); copies of a file go in atomically. Older results are swept here.
+    """
+    folder = Path(os.environ.get("GRADIO_TEMP_DIR") or tempfile.gettempdir()) / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        if time.time() - old.stat().st_mtime > CACHE_CLEANUP[1]:
+            old.unlink(missing_ok=True)
+    fd, path = tempfile.mkstemp(dir=folder, suffix=".png")
+    with os.fdopen(fd, "wb") as handle:
+        image.save(handle, format="PNG")
+    return path
+
+
+def run_translation(task_name: str, decode: Callable[[], Image.Image]) -> tuple[str, Result]:
+    """Decode (timed with the rest) and translate one image with the task's shared model."""
+    try:
+        task = get_task(task_name)
+    except ValueError as error:
+        raise gr.Error(html.escape(str(error), quote=False), print_exception=False) from None
+    start = time.perf_counter()
+    image = decode()
+    output = model_for(task)(image, output_size(image.size))
+    return result_file(output), Result(task.name, image, output, time.perf_counter() - start)
+
+
+def translate(task: str, image: dict[str, Any] | None) -> tuple[str, Result]:
+    """The `/translate` endpoint: a task name and an image file in, the translated image out."""
+    return run_translation(task, lambda: decode_upload(image))
+
+
+def translate_sketch(task: str, sketch: dict[str, Any] | None) -> tuple[str, Result]:
+    """Translate the Sketch tab's canvas: the editor's flattened composite, drawn in the browser."""
+    composite = (sketch or {}).get("composite")
+    if composite is None:
+        raise gr.Error("The sketch is empty: draw on the canvas first.", print_exception=False)
+    return run_translation(task, lambda: prepare_image(composite, name="sketch"))
+
+
+def show_result(result: Result | None, target_path: str | None):
+    """Latency line and the Compare tab's sliders for the latest translation."""
+    if result is None:
+        return gr.skip(), gr.skip(), gr.skip()
+    task = get_task(result.task)
+    (in_w, in_h), (out_w, out_h) = result.input.size, result.output.size
+    latency = f"{task.direction}: {in_w}×{in_h} → {out_w}×{out_h} px in **{result.seconds * 1000:.0f} ms**"
+    before = result.input.convert("RGB").resize(result.output.size, Image.Resampling.BICUBIC)
+    truth = gr.ImageSlider(visible=False, value=None)
+    if target_path:
+        target = open_image(target_path).convert("RGB").resize(result.output.size, Image.Resampling.BICUBIC)
+        truth = gr.ImageSlider(visible=True, value=(result.output, target))
+    return latency, (before, result.output), truth

@@ -1,0 +1,256 @@
+"""The Space's page, built from the task list: a task picker, then Upload, Sketch and Compare tabs.
+
+Everything that follows the picked task (its card, examples, sketch canvas and brushes) comes from `space.tasks`;
+the translation itself happens in `space.handlers`. `/translate` is the one public API endpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+from PIL import Image
+
+from pix2pix_hub.hub import PROJECT_REPO_URL
+from pix2pix_hub.methods.pix2pix import PAPER, PAPER_URL
+
+from .handlers import CACHE_CLEANUP, show_result, translate, translate_sketch
+from .tasks import TASKS, Task, get_task, hub_online
+
+CONCURRENCY_LIMIT = 16  # requests inside the model handlers at once (they queue for a shared pass)
+SKETCH_SIZE = 256
+
+HOW_IT_WORKS = f"""
+**How it works.** pix2pix ([Isola, Zhu, Zhou, Efros, CVPR 2017]({PAPER_URL})) is a conditional GAN. A U-Net
+generator with skip connections maps the input (resized to {PAPER.crop_size}×{PAPER.crop_size}) to the output;
+during training a 70×70 PatchGAN discriminator judges (input, output) pairs patch by patch, and an L1 loss
+(weight {PAPER.lambda_l1:g}) keeps the output close to the real target. One model is trained per task on paired
+images. Code, training and weights: [pix2pix-hub]({PROJECT_REPO_URL}).
+"""
+
+CSS = """
+.legend { display: flex; flex-wrap: wrap; gap: 4px 12px; font-size: 0.9em; }
+.swatch i { display: inline-block; width: 14px; height: 14px; margin-right: 4px; vertical-align: middle;
+            border: 1px solid #8888; }
+"""
+
+
+def describe(task: Task) -> str:
+    """The task's card: what goes in and out, and a notice when this machine has no weights for it."""
+    text = f"**{task.title}**. {task.description}"
+    if not task.has_local_weights():
+        hub = f"The app will try the Hub repo `{task.hub_repo_id}`." if hub_online() else "The Hub is offline."
+        text += f"\n\n⚠️ **No weights for this task on this machine.** {hub} {task.how_to_get_weights()}"
+    return text
+
+
+def palette_legend(task: Task) -> str:
+    """Named swatches for the sketch brushes: the label classes, or what to draw for edges and photos."""
+    if task.input_kind == "edges":
+        return "Draw the object's outline with the black pen on white paper."
+    if not task.palette:
+        return f"This task translates a {task.source}: upload one in the Upload tab, or paint freely here."
+    swatches = "".join(
+        f'<span class="swatch"><i style="background:{label.hex}"></i>{label.name}</span>' for label in task.palette
+    )
+    return f'<div class="legend">{swatches}</div>'
+
+
+def sketch_props(task: Task, background: str | None = None) -> dict[str, Any]:
+    """A blank canvas in the task's background colour (or an example to edit), with the task's brushes."""
+    if task.input_kind == "labels":
+        brush = gr.Brush(
+            colors=[label.hex for label in task.palette],
+            default_color=task.palette[1].hex,
+            color_mode="fixed",
+            default_size=12,
+        )
+    elif task.input_kind in ("edges", "grayscale"):
+        brush = gr.Brush(colors=["#000000", "#808080", "#ffffff"], default_color="#000000", default_size=3)
+    else:
+        brush = gr.Brush(default_size=8)
+    canvas = background or Image.new("RGB", (SKETCH_SIZE, SKETCH_SIZE), task.background)
+    return {"value": {"background": canvas, "layers": [], "composite": None}, "brush": brush}
+
+
+def example_samples(task: Task) -> list[list[str]]:
+    """The task's example inputs, as rows of the examples Dataset."""
+    return [[str(example.input)] for example in task.examples]
+
+
+def select_task(task_name: str):
+    """Everything that follows the task selector: card, examples, sketch canvas, legend; old results cleared."""
+    task = get_task(task_name)
+    samples = example_samples(task)
+    return (
+        describe(task),
+        gr.Dataset(samples=samples, visible=bool(samples)),
+        gr.ImageEditor(**sketch_props(task)),
+        palette_legend(task),
+        None,  # upload input
+        None,  # upload output
+        None,  # sketch output
+        None,  # example target
+        None,  # compare slider
+        gr.ImageSlider(visible=False, value=None),
+        "",
+    )
+
+
+def pick_example(task_name: str, index: int):
+    """Load an example into the Upload tab and the sketch canvas; remember its ground truth for Compare."""
+    task = get_task(task_name)
+    example = task.examples[index]
+    target = str(example.target) if example.target else None
+    return str(example.input), target, gr.ImageEditor(**sketch_props(task, str(example.input)))
+
+
+@dataclass
+class Widgets:
+    """The components the events connect, as the layout functions below created them."""
+
+    task_choice: gr.Dropdown
+    task_card: gr.Markdown
+    examples: gr.Dataset
+    example_target: gr.State
+    result: gr.State
+    upload_input: gr.Image
+    upload_output: gr.Image
+    upload_button: gr.Button
+    sketch: gr.ImageEditor
+    legend: gr.HTML
+    sketch_output: gr.Image
+    sketch_button: gr.Button
+    compare: gr.ImageSlider
+    compare_truth: gr.ImageSlider
+    latency: gr.Markdown
+
+
+def _task_picker(task: Task) -> dict[str, Any]:
+    """The task dropdown, the task's card and its examples: what every tab follows."""
+    with gr.Row():
+        task_choice = gr.Dropdown(
+            choices=[(entry.title, entry.name) for entry in TASKS.values()], value=task.name, label="Task", scale=1
+        )
+        task_card = gr.Markdown(describe(task), elem_id="task-card")
+    examples = gr.Dataset(
+        components=[gr.Image(visible=False, type="filepath")],
+        samples=example_samples(task),
+        visible=bool(task.examples),
+        type="index",
+        label="Examples (click to load)",
+        elem_id="examples",
+    )
+    return {"task_choice": task_choice, "task_card": task_card, "examples": examples}
+
+
+def _upload_tab() -> dict[str, Any]:
+    """A file (or an example) in, its translation beside it with a download button."""
+    with gr.Tab("Upload", id="upload"):
+        with gr.Row():
+            upload_input = gr.Image(
+                type="filepath", label="Input", sources=["upload", "clipboard"], elem_id="upload-input"
+            )
+            upload_output = gr.Image(
+                label="Output", format="png", interactive=False, buttons=["download"], elem_id="upload-output"
+            )
+        upload_button = gr.Button("Translate", variant="primary", elem_id="upload-button")
+    return {"upload_input": upload_input, "upload_output": upload_output, "upload_button": upload_button}
+
+
+def _sketch_tab(task: Task) -> dict[str, Any]:
+    """A canvas with the task's brushes and their legend, and the sketch's translation."""
+    with gr.Tab("Sketch", id="sketch"):
+        with gr.Row():
+            with gr.Column():
+                sketch = gr.ImageEditor(
+                    **sketch_props(task),
+                    label="Sketch",
+                    type="pil",
+                    image_mode="RGB",
+                    format="png",
+                    sources=["upload"],
+                    transforms=[],
+                    canvas_size=(SKETCH_SIZE, SKETCH_SIZE),
+                    fixed_canvas=True,
+                    layers=False,
+                    elem_id="sketch-input",
+                )
+                legend = gr.HTML(palette_legend(task))
+            sketch_output = gr.Image(
+                label="Output", format="png", interactive=False, buttons=["download"], elem_id="sketch-output"
+            )
+        sketch_button = gr.Button("Translate sketch", variant="primary", elem_id="sketch-button")
+    return {"sketch": sketch, "legend": legend, "sketch_output": sketch_output, "sketch_button": sketch_button}
+
+
+def _compare_tab() -> dict[str, Any]:
+    """Before/after sliders: input against output, and output against the real image."""
+    with gr.Tab("Compare", id="compare"):
+        gr.Markdown("Drag the handles. Pick an example to compare the output with the real image, too.")
+        with gr.Row():
+            slider = {"type": "pil", "max_height": 420}
+            compare = gr.ImageSlider(label="Input ↔ output", elem_id="compare-io", **slider)
+            compare_truth = gr.ImageSlider(
+                label="Output ↔ ground truth", visible=False, elem_id="compare-truth", **slider
+            )
+    return {"compare": compare, "compare_truth": compare_truth}
+
+
+def _connect(w: Widgets) -> None:
+    """Wire the events: task changes, the three ways to translate, and the result display after each."""
+    model_event = {"concurrency_id": "model", "concurrency_limit": CONCURRENCY_LIMIT, "preprocess": False}
+    show = {
+        "fn": show_result,
+        "inputs": [w.result, w.example_target],
+        "outputs": [w.latency, w.compare, w.compare_truth],
+    }
+    w.task_choice.change(
+        select_task,
+        w.task_choice,
+        [w.task_card, w.examples, w.sketch, w.legend, w.upload_input, w.upload_output, w.sketch_output]
+        + [w.example_target, w.compare, w.compare_truth, w.latency],
+        api_visibility="private",
+    )
+    w.upload_button.click(
+        translate, [w.task_choice, w.upload_input], [w.upload_output, w.result], api_name="translate", **model_event
+    ).then(**show, api_visibility="private")
+    w.upload_input.upload(lambda: None, None, w.example_target, api_visibility="private")
+    w.examples.click(
+        pick_example,
+        [w.task_choice, w.examples],
+        [w.upload_input, w.example_target, w.sketch],
+        api_visibility="private",
+    ).then(
+        translate, [w.task_choice, w.upload_input], [w.upload_output, w.result], api_visibility="private", **model_event
+    ).then(**show, api_visibility="private")
+    w.sketch_button.click(  # the editor's layers arrive as blobs: Gradio assembles the composite (preprocess)
+        translate_sketch,
+        [w.task_choice, w.sketch],
+        [w.sketch_output, w.result],
+        api_visibility="private",
+        **{**model_event, "preprocess": True},
+    ).then(**show, api_visibility="private")
+
+
+def build_demo() -> gr.Blocks:
+    """The whole UI, driven by the task registry; it opens on the first task this machine has weights for."""
+    with_weights = [task.name for task in TASKS.values() if task.has_local_weights()]
+    task = get_task(with_weights[0] if with_weights else next(iter(TASKS)))
+    missing = [name for name in TASKS if name not in with_weights]
+    with gr.Blocks(title="pix2pix", analytics_enabled=False, delete_cache=CACHE_CLEANUP) as demo:
+        gr.Markdown("# pix2pix: image-to-image translation\nPick a task, then draw, upload or compare.")
+        if missing:
+            gr.Markdown(f"Tasks without weights on this machine: {', '.join(f'`{name}`' for name in missing)}.")
+        widgets = _task_picker(task)
+        widgets |= {"example_target": gr.State(None), "result": gr.State(None)}
+        with gr.Tabs():
+            widgets |= _upload_tab()
+            widgets |= _sketch_tab(task)
+            widgets |= _compare_tab()
+        widgets["latency"] = gr.Markdown(elem_id="latency")
+        with gr.Accordion("How it works", open=False):
+            gr.Markdown(HOW_IT_WORKS)
+        _connect(Widgets(**widgets))
+    return demo
