@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import torch
@@ -36,38 +37,43 @@ def _group_by_layer(names: list[str]) -> list[tuple[str, list[str]]]:
     return list(groups.items())
 
 
-def load_reference_state_dict(model: nn.Module, reference: dict[str, torch.Tensor], source: str = "checkpoint") -> None:
-    """Copy a reference-implementation state dict into `model`.
+def reference_key_map(model: nn.Module, reference_keys: Iterable[str], source: str = "checkpoint") -> dict[str, str]:
+    """Our state-dict key -> the reference's, by layer order, to load its checkpoints and compare against its tensors.
 
     Both implementations register their layers in forward order, so the i-th layer holding tensors in the
-    reference is the i-th in ours; names differ, kinds and shapes must not. The reference's layer order is its
-    names in numeric order (`model.model.1.model.3` comes after `model.model.1.model.2`), whatever order the
-    file's keys happen to be in.
+    reference is the i-th in ours; names differ, kinds must not. The reference's layer order is its names in
+    numeric order (`model.model.1.model.3` comes after `model.model.1.model.2`), whatever order the keys come in.
     """
     ours = _group_by_layer(list(model.state_dict()))
-    theirs = _group_by_layer(sorted(reference, key=_numeric_order))
+    theirs = _group_by_layer(sorted(reference_keys, key=_numeric_order))
     if len(ours) != len(theirs):
         raise ValueError(
             f"{source}: has {len(theirs)} layers with weights, {type(model).__name__}"
             f"({_describe(model)}) has {len(ours)}; pass the constructor arguments the checkpoint was trained with"
         )
-    own_state = model.state_dict()
-    translated = {}
+    key_map = {}
     for (our_layer, our_leaves), (their_layer, their_leaves) in zip(ours, theirs, strict=True):
         if sorted(our_leaves) != sorted(their_leaves):
             raise ValueError(
                 f"{source}: layer {their_layer} holds {sorted(their_leaves)} but {our_layer} expects "
                 f"{sorted(our_leaves)}; is the norm ({_describe(model)}) right?"
             )
-        for leaf in our_leaves:
-            tensor = reference[f"{their_layer}.{leaf}"]
-            expected = own_state[f"{our_layer}.{leaf}"]
-            if tensor.shape != expected.shape:
-                raise ValueError(
-                    f"{source}: {their_layer}.{leaf} has shape {tuple(tensor.shape)}, expected "
-                    f"{tuple(expected.shape)} for {_describe(model)}; check arch, channels and ngf/ndf"
-                )
-            translated[f"{our_layer}.{leaf}"] = tensor
+        key_map.update({f"{our_layer}.{leaf}": f"{their_layer}.{leaf}" for leaf in our_leaves})
+    return key_map
+
+
+def load_reference_state_dict(model: nn.Module, reference: dict[str, torch.Tensor], source: str = "checkpoint") -> None:
+    """Copy a reference-implementation state dict into `model` (layers matched by `reference_key_map`)."""
+    own_state = model.state_dict()
+    translated = {}
+    for ours, theirs in reference_key_map(model, reference, source).items():
+        tensor, expected = reference[theirs], own_state[ours]
+        if tensor.shape != expected.shape:
+            raise ValueError(
+                f"{source}: {theirs} has shape {tuple(tensor.shape)}, expected "
+                f"{tuple(expected.shape)} for {_describe(model)}; check arch, channels and ngf/ndf"
+            )
+        translated[ours] = tensor
     model.load_state_dict(translated, strict=True)
 
 
