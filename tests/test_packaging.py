@@ -1,3 +1,4 @@
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -6,13 +7,21 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_a_built_wheel_ships_the_package_and_its_model_card_templates(tmp_path):
+def test_a_built_wheel_ships_every_module_and_card_template_and_no_space(tmp_path):
+    source = tmp_path / "source"  # a copy, so no earlier build/ folder of this checkout leaks into the wheel
+    for part in ("pix2pix_hub", "model_cards"):
+        shutil.copytree(REPO_ROOT / part, source / part, ignore=shutil.ignore_patterns("__pycache__"))
+    for part in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO_ROOT / part, source / part)
     build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), "."]
-    subprocess.run(build, cwd=REPO_ROOT, check=True, timeout=300, capture_output=True)
+    subprocess.run(build, cwd=source, check=True, timeout=300, capture_output=True)
     (wheel,) = tmp_path.glob("pix2pix_hub-*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
-    assert "pix2pix_hub/models.py" in names
-    assert "pix2pix_hub/model_cards/pix2pix_generator.md" in names
+    names = set(zipfile.ZipFile(wheel).namelist())
+    modules = {path.relative_to(REPO_ROOT).as_posix() for path in (REPO_ROOT / "pix2pix_hub").rglob("*.py")}
+    assert modules - names == set(), "modules missing from the wheel (add their package to pyproject.toml)"
+    templates = {f"pix2pix_hub/model_cards/{path.name}" for path in (REPO_ROOT / "model_cards").glob("*.md")}
+    assert templates <= names
+    assert not [name for name in names if name.startswith(("space/", "tests/", "pix2pix_hub/tasks"))]
 
     site = tmp_path / "site"
     install = [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)]
