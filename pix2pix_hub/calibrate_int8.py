@@ -1,4 +1,4 @@
-"""Calibrate a model for int8 CPU inference and validate it on its eval split (see `pix2pix_hub.int8`).
+"""Calibrate a model for int8 CPU inference and validate it on its eval split (see `pix2pix_hub.inference.fast.int8`).
 
     python -m pix2pix_hub.calibrate_int8 --model FOLDER --dataset DATA [--direction BtoA ...]
 
@@ -34,10 +34,12 @@ from .inference.fast.int8 import (
     conv_levels,
     quantized_graph,
     quiet_quantizer,
+    stored_size,
     weights_sha256,
 )
 from .inference.fast.onnx import export_to_onnx
-from .inference.paper_mode import PaperModeNetwork
+from .inference.interface import InferenceGenerator, Size, input_size
+from .inference.paper_mode import PaperModeNetwork, paper_mode_network
 from .networks import Pix2PixGenerator
 
 
@@ -123,17 +125,22 @@ def failures(validation: dict, min_psnr: float) -> list[str]:
 
 
 def calibrate(
-    generator: Pix2PixGenerator,
+    generator: InferenceGenerator,
     calibration_set: PairedImageDataset,
     eval_set: PairedImageDataset,
-    image_size: int,
+    image_size: Size,
     min_psnr: float = MIN_PSNR,
     seed: int = 0,
     log=print,
 ) -> Int8Calibration:
-    """Ranges from `calibration_set`'s sources, then the fewest float levels that pass on `eval_set`."""
-    paper_mode = PaperModeNetwork(generator) if generator.inference_mode == "paper" else None
-    float_graph = export_to_onnx(generator, paper_mode, image_size)
+    """Ranges from `calibration_set`'s sources, then the fewest float levels that pass on `eval_set`.
+
+    `image_size` (an int: a square, or (height, width)) is the size of the datasets' images and the only size the
+    calibration applies to.
+    """
+    size = input_size(generator, image_size)
+    paper_mode = paper_mode_network(generator)
+    float_graph = export_to_onnx(generator, paper_mode, size)
     picks = np.linspace(0, len(calibration_set) - 1, min(CALIBRATION_PAIRS, len(calibration_set))).round()
     sources = torch.stack([calibration_set[int(index)]["source"] for index in picks])
     ranges = record_ranges(float_graph, graph_feeds(sources, paper_mode, seed + 10**6))
@@ -151,7 +158,7 @@ def calibrate(
             validation["calibration_pairs"] = len(sources)
             validation["min_psnr"] = min_psnr
             return Int8Calibration(
-                weights_sha256(generator), image_size, generator.inference_mode, float_levels, ranges, validation
+                weights_sha256(generator), stored_size(size), generator.inference_mode, float_levels, ranges, validation
             )
     raise ValueError(f"int8 does not pass even with one int8 level: {'; '.join(reasons)}")
 

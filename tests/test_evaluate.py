@@ -5,18 +5,22 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from pix2pix_hub import Pix2PixGenerator
 from pix2pix_hub.data import DataSpec, load_splits
 from pix2pix_hub.evaluation.evaluate import evaluate, evaluation_view, main, sample_grid
 from pix2pix_hub.evaluation.metrics import mean_metrics, pair_metrics
+from pix2pix_hub.inference.fast.int8 import METRIC_TOLERANCES
 from tests.paired_data import smooth_image, write_ab_folder
+from tests.test_int8 import random_input_calibration
 
-DATA_FLAGS = argparse.Namespace(preprocess="resize_and_crop", load_size=36, crop_size=32, no_flip=False)
+DATA_FLAGS = argparse.Namespace(preprocess="resize_and_crop", load_size=36, crop_size=32, flip=True)
 
 
 def test_metrics_of_a_uniform_offset_are_exact():
@@ -77,6 +81,21 @@ def test_eval_mode_scores_do_not_depend_on_the_batch_size(held_out):
     dataset = evaluation_view(held_out, argparse.Namespace(**vars(DATA_FLAGS), skip_bad_images=False), generator)
     one, batched = evaluate(generator, dataset, batch_size=1), evaluate(generator, dataset, batch_size=4)
     assert one.metrics == pytest.approx(batched.metrics, rel=1e-6)
+
+
+@pytest.mark.parametrize("inference_mode", ["eval", "paper"])
+def test_int8_scores_come_from_the_int8_graph_within_the_calibration_tolerances(held_out, inference_mode):
+    torch.manual_seed(0)
+    generator = Pix2PixGenerator("resnet_6blocks", ngf=4, inference_mode=inference_mode)
+    dataset = evaluation_view(held_out, argparse.Namespace(**vars(DATA_FLAGS), skip_bad_images=False), generator)
+    exact = evaluate(generator, dataset)
+    random_calibration = random_input_calibration(generator, 32)
+    int8 = evaluate(generator, dataset, int8_calibration=random_calibration)
+    assert int8.num_pairs == exact.num_pairs == 5 and int8.metrics != exact.metrics  # int8 really ran
+    for name, tolerance in METRIC_TOLERANCES.items():
+        assert int8.metrics[name] == pytest.approx(exact.metrics[name], abs=tolerance), name
+    with pytest.raises(ValueError, match="int8 runs at 64x64, the calibrated size, but this batch is 32x32"):
+        evaluate(generator, dataset, int8_calibration=replace(random_calibration, image_size=64))
 
 
 def test_cli_writes_metrics_and_a_grid_for_a_saved_model(tmp_path, capsys):

@@ -10,11 +10,19 @@ import torch
 from PIL import Image
 
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
+from pix2pix_hub.calibrate_int8 import graph_feeds, record_ranges
 from pix2pix_hub.calibrate_int8 import main as calibrate_main
 from pix2pix_hub.evaluation.metrics import output_psnr
-from pix2pix_hub.inference.fast.int8 import CALIBRATION_FILE, Int8Calibration, conv_levels, weights_sha256
+from pix2pix_hub.inference.fast.int8 import (
+    CALIBRATION_FILE,
+    Int8Calibration,
+    conv_levels,
+    stored_size,
+    weights_sha256,
+)
 from pix2pix_hub.inference.fast.onnx import export_to_onnx
-from pix2pix_hub.inference.paper_mode import PaperModeNetwork
+from pix2pix_hub.inference.interface import height_width
+from pix2pix_hub.inference.paper_mode import PaperModeNetwork, paper_mode_network
 from tests.paired_data import write_ab_folder
 from tests.test_hub import lay_out_hf_cache, run_offline
 
@@ -24,6 +32,15 @@ BUNDLED = ["facades_label2photo", "sat2map", "map2sat"]
 
 def translate(pipe: Pix2PixPipeline, image: Image.Image) -> np.ndarray:
     return pipe.forward(pipe.preprocess(image)[None], seed=0).numpy()
+
+
+def random_input_calibration(generator: Pix2PixGenerator, size: int | tuple[int, int]) -> Int8Calibration:
+    """Ranges over random sources at `size` (an untrained network has no data of its own), two float32 levels."""
+    paper_mode = paper_mode_network(generator)
+    sources = torch.rand(8, generator.in_channels, *height_width(size), generator=torch.Generator().manual_seed(0))
+    feeds = graph_feeds(sources * 2 - 1, paper_mode, seed=0)
+    ranges = record_ranges(export_to_onnx(generator, paper_mode, size), feeds)
+    return Int8Calibration(weights_sha256(generator), stored_size(size), generator.inference_mode, 2, ranges, {})
 
 
 @pytest.mark.parametrize("task", BUNDLED)
@@ -76,7 +93,7 @@ def test_calibration_is_written_only_when_it_passes_and_the_pipeline_then_runs_i
     generator = Pix2PixGenerator.from_pretrained(model)
     int8 = Pix2PixPipeline(generator, device="cpu", image_size=32, int8_calibration=saved)
     exact = Pix2PixPipeline(generator, device="cpu", image_size=32, backend="torch")
-    assert int8.precision == "int8"
+    assert int8.precision == "int8" and int8.runner.onnx is None  # decided in the constructor, built on first use
     for path in sorted((data / "test").iterdir()):
         source = Image.open(path).crop((0, 0, 32, 32))
         output, reference = translate(int8, source), translate(exact, source)
@@ -121,3 +138,25 @@ def test_from_pretrained_finds_the_calibration_in_the_hf_cache_offline(tmp_path)
         "print('precision', Pix2PixPipeline.from_pretrained('org/pix2pix-sat2map', device='cpu').precision)\n"
     )
     assert "precision int8" in run_offline(tmp_path / "hf", script)
+
+
+@pytest.mark.parametrize("inference_mode", ["eval", "paper"])
+def test_a_height_by_width_calibration_runs_int8_at_that_size_only(inference_mode, tmp_path):
+    torch.manual_seed(0)
+    generator = Pix2PixGenerator(arch="resnet_6blocks", ngf=8, inference_mode=inference_mode)
+    calibration = random_input_calibration(generator, (32, 48))
+    assert calibration.image_size == [32, 48] and calibration.size == (32, 48)
+    assert Int8Calibration.load(calibration.save(tmp_path)) == calibration
+    int8 = Pix2PixPipeline(generator, device="cpu", image_size=(32, 48), int8_calibration=calibration)
+    exact = Pix2PixPipeline(generator, device="cpu", image_size=(32, 48), precision="float32")
+    assert (int8.precision, exact.precision) == ("int8", "float32")
+    inputs = torch.rand(2, 3, 32, 48, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    output, reference = int8.forward(inputs, seed=0).numpy(), exact.forward(inputs, seed=0).numpy()
+    assert not np.array_equal(output, reference)  # int8 really ran
+    assert output_psnr(output, reference) >= 30
+    with pytest.raises(
+        ValueError, match="int8 runs at height 32 x width 48, the calibrated size, but this batch is 48x48"
+    ):
+        int8.forward(torch.zeros(1, 3, 48, 48))
+    with pytest.raises(ValueError, match=f"calibrated at height 32 x width 48 in '{inference_mode}' mode, not 48x48"):
+        Pix2PixPipeline(generator, device="cpu", image_size=48, precision="int8", int8_calibration=calibration)

@@ -4,9 +4,12 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from torch import nn
 
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
 from pix2pix_hub.images import image_to_tensor, tensor_to_image
+from pix2pix_hub.networks import create_generator, list_generators, register_generator
+from pix2pix_hub.networks.registry import generator_entry
 
 
 @pytest.fixture(scope="module")
@@ -144,21 +147,21 @@ def test_paper_mode_equals_training_mode_batch_norm_on_each_image_alone():
 
 def test_paper_mode_dropout_keeps_half_of_the_units_scaled_by_two():
     pipe = Pix2PixPipeline(Pix2PixGenerator(ngf=8, inference_mode="paper"), device="cpu", backend="torch")
-    masks = pipe._paper_mode.draw_masks(torch.Size([4, 3, 256, 256]), torch.Generator().manual_seed(0))
+    masks = pipe.runner.draw_masks(torch.Size([4, 3, 256, 256]), seed=0)
     assert [tuple(mask.shape[1:]) for mask in masks] == [(64, 4, 4), (64, 8, 8), (64, 16, 16)]
     values = torch.cat([mask.flatten() for mask in masks])
     assert set(values.unique().tolist()) == {0.0, 2.0}
     assert values.mean().item() == pytest.approx(1.0, abs=0.05)
 
 
-def test_pipelines_can_be_built_from_several_threads_at_once():
-    # The app loads task models in a warm-up thread while requests load others.
+def test_pipelines_can_be_built_and_warmed_up_from_several_threads_at_once():
+    # The app loads task models in a warm-up thread while requests load others; the export is the shared part.
     generators = [Pix2PixGenerator(arch="unet_128", ngf=4) for _ in range(3)]
     pipelines, errors = [], []
 
     def build(generator):
         try:
-            pipelines.append(Pix2PixPipeline(generator, device="cpu"))
+            pipelines.append(Pix2PixPipeline(generator, device="cpu").warm_up())
         except Exception as error:  # collected: an exception in a thread would otherwise go unseen
             errors.append(error)
 
@@ -168,3 +171,135 @@ def test_pipelines_can_be_built_from_several_threads_at_once():
     for thread in threads:
         thread.join()
     assert errors == [] and [p.backend for p in pipelines] == ["onnxruntime"] * 3
+    assert all(p.runner.onnx is not None for p in pipelines)
+
+
+def trained_looking(generator: torch.nn.Module) -> torch.nn.Module:
+    """Batch-norm running statistics away from 0 and 1, so that "eval" mode really uses them."""
+    for layer in generator.modules():
+        if isinstance(layer, torch.nn.BatchNorm2d):
+            layer.running_mean.uniform_(-0.2, 0.2)
+            layer.running_var.uniform_(0.5, 2.0)
+    return generator
+
+
+def assert_backends_agree(generator: torch.nn.Module, size: tuple[int, int], seed: int) -> None:
+    """torch and onnxruntime pipelines at `size` give the same (N, C, height, width) outputs, within 1e-5."""
+    fast = Pix2PixPipeline(generator, device="cpu", image_size=size)
+    plain = Pix2PixPipeline(generator, device="cpu", image_size=size, backend="torch")
+    assert (fast.backend, plain.backend) == ("onnxruntime", "torch")
+    inputs = torch.rand(2, generator.in_channels, *size, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    output = fast.forward(inputs, seed=seed)
+    assert fast.runner.onnx is not None  # ONNX Runtime really ran, at this size
+    assert output.shape == (2, generator.out_channels, *size)
+    torch.testing.assert_close(output, plain.forward(inputs, seed=seed), rtol=0, atol=1e-5)
+    image = gradient_image(90, 40)
+    assert fast(image, seed=seed).size == plain(image, seed=seed).size == (90, 40)
+
+
+@pytest.mark.parametrize("inference_mode", ["eval", "paper"])
+@pytest.mark.parametrize(
+    ("kwargs", "size"),
+    [(dict(arch="unet_128", ngf=8), (128, 256)), (dict(arch="resnet_6blocks", ngf=8, norm="instance"), (96, 64))],
+    ids=["unet_128-128x256", "resnet_6blocks-96x64"],
+)
+def test_a_height_by_width_pipeline_gives_the_same_outputs_in_torch_and_onnxruntime(kwargs, size, inference_mode):
+    torch.manual_seed(0)
+    generator = trained_looking(Pix2PixGenerator(**kwargs, inference_mode=inference_mode))
+    assert_backends_agree(generator, size, seed=5)
+    assert Pix2PixPipeline(generator, device="cpu", image_size=size).image_size == size
+
+
+def test_the_constructor_does_not_export_the_first_call_or_warm_up_does():
+    generator = Pix2PixGenerator(arch="unet_128", ngf=4, inference_mode="paper")
+    pipe = Pix2PixPipeline(generator, device="cpu")
+    assert (pipe.backend, pipe.precision) == ("onnxruntime", "float32") and pipe.runner.onnx is None
+    pipe(gradient_image(30, 20), seed=0)
+    session = pipe.runner.onnx
+    assert session is not None
+    pipe(gradient_image(30, 20), seed=1)
+    assert pipe.runner.onnx is session  # built once
+    warmed = Pix2PixPipeline(generator, device="cpu")
+    assert warmed.warm_up() is warmed and warmed.runner.onnx is not None
+    torch_only = Pix2PixPipeline(generator, device="cpu", backend="torch").warm_up()
+    assert torch_only.runner.onnx is None  # nothing to build for PyTorch
+
+
+@pytest.mark.parametrize(
+    ("size", "message"),
+    [
+        ((128, 200), r"image_size \(128, 200\) \(height 128, width 200\) does not fit unet_128: .* multiples of 128"),
+        (100, r"image_size 100 \(height 100, width 100\) does not fit unet_128: .* multiples of 128"),
+        ((0, 128), r"image_size \(0, 128\) .* positive multiples of 128"),
+        ((128,), r"image size \(128,\) must be an int \(a square\) or a \(height, width\) pair"),
+    ],
+    ids=["width", "square", "zero", "one-number"],
+)
+def test_a_size_the_network_cannot_take_is_refused_naming_the_size_and_the_multiple(size, message):
+    with pytest.raises(ValueError, match=message):
+        Pix2PixPipeline(Pix2PixGenerator(arch="unet_128", ngf=4), device="cpu", image_size=size)
+
+
+TEST_ARCH = "pipeline_test_net"
+
+
+def tiny_test_net(in_channels: int, out_channels: int, ngf: int, norm: str, use_dropout: bool) -> nn.Module:
+    """Two stride-2 levels down and up, with batch norm and dropout: enough for both inference modes."""
+    net = nn.Sequential(
+        nn.Conv2d(in_channels, ngf, 4, 2, 1),
+        nn.BatchNorm2d(ngf),
+        nn.LeakyReLU(0.2),
+        nn.Conv2d(ngf, ngf * 2, 4, 2, 1),
+        nn.BatchNorm2d(ngf * 2),
+        nn.ReLU(),
+        nn.Dropout(0.5 if use_dropout else 0.0),
+        nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1),
+        nn.BatchNorm2d(ngf),
+        nn.ReLU(),
+        nn.ConvTranspose2d(ngf, out_channels, 4, 2, 1),
+        nn.Tanh(),
+    )
+    net.size_multiple = 4
+    return net
+
+
+if TEST_ARCH not in list_generators():  # registered once, however often this module is imported
+    register_generator(TEST_ARCH, native_size=16)(tiny_test_net)
+
+
+class TinyGenerator(nn.Module):
+    """Not a Pix2PixGenerator: a registered network behind the generator interface the pipeline asks for."""
+
+    arch = TEST_ARCH
+
+    def __init__(self, inference_mode: str):
+        super().__init__()
+        self.in_channels, self.out_channels, self.inference_mode = 3, 1, inference_mode
+        self.net = create_generator(TEST_ARCH, in_channels=3, out_channels=1, ngf=4, norm="batch", use_dropout=True)
+        self.size_multiple = self.net.size_multiple
+        self.native_size = generator_entry(TEST_ARCH).native_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+@pytest.mark.parametrize("inference_mode", ["eval", "paper"])
+def test_a_generator_that_is_not_a_pix2pix_generator_runs_through_the_pipeline(inference_mode):
+    torch.manual_seed(0)
+    generator = trained_looking(TinyGenerator(inference_mode))
+    assert not isinstance(generator, Pix2PixGenerator)
+    assert Pix2PixPipeline(generator, device="cpu").image_size == 16  # the registry's native size
+    assert_backends_agree(generator, (12, 20), seed=3)
+    if inference_mode == "eval":  # the module's own forward, as the pipeline runs it in PyTorch
+        inputs = image_to_tensor(gradient_image(16, 16))[None]
+        with torch.no_grad():
+            expected = generator.eval()(inputs)
+        torch.testing.assert_close(Pix2PixPipeline(generator, device="cpu", backend="torch").forward(inputs), expected)
+
+
+def test_an_object_without_the_generator_interface_is_refused_naming_what_it_lacks():
+    lacks = "arch, inference_mode, size_multiple, native_size, net"  # a Conv2d has in_channels and out_channels
+    with pytest.raises(ValueError, match=f"Conv2d is not a generator the pipeline can run: it has no {lacks} "):
+        Pix2PixPipeline(torch.nn.Conv2d(3, 3, 1), device="cpu")
+    with pytest.raises(ValueError, match="generator must be a torch.nn.Module .*, got str"):
+        Pix2PixPipeline("unet_256", device="cpu")

@@ -3,8 +3,9 @@
     python -m pix2pix_hub.evaluate --model REPO_OR_DIR --dataset huggan/facades --split test [--output_dir DIR]
 
 The trainer calls `evaluate` with the same data flags, so a saved model scores here exactly what its
-`metrics.json` says. The generator runs through `Pix2PixPipeline.forward`, in the `inference_mode` stored in its
-config; "paper" mode (dropout on) is seeded with `--seed`, so scores are reproducible.
+`metrics.json` says. The generator runs through the inference runner (`pix2pix_hub.inference.runner`), as the
+pipeline runs it, in the `inference_mode` stored in its config; "paper" mode (dropout on) is seeded with `--seed`,
+so scores are reproducible.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from ..data.arguments import add_data_arguments, data_spec, preprocessing
 from ..hub import atomic_write_bytes, atomic_write_text
 from ..images import png_bytes, tensor_to_image
 from ..inference.fast.int8 import Int8Calibration, find_calibration
-from ..inference.pipeline import Pix2PixPipeline
+from ..inference.interface import InferenceGenerator
+from ..inference.runner import Runner
 from ..networks import Pix2PixGenerator
 from .judges import Bounds, Judge, mean_target
 from .metrics import mean_metrics, pair_metrics
@@ -55,7 +57,7 @@ def sample_grid(rows: list[tuple[Image.Image, ...]]) -> Image.Image:
 
 @torch.no_grad()
 def evaluate(
-    generator: Pix2PixGenerator,
+    generator: InferenceGenerator,
     dataset: PairedImageDataset,
     batch_size: int = EVAL_BATCH_SIZE,
     device: str | torch.device | None = None,
@@ -66,17 +68,17 @@ def evaluate(
 ) -> Evaluation:
     """Translate every pair of `dataset` (its evaluation view) and score outputs against targets (and `bounds`).
 
-    The model itself (float32 PyTorch, any input size) by default; with `int8_calibration`, the int8 CPU path.
+    The model itself (float32 PyTorch, any input size) by default; with `int8_calibration`, the int8 CPU path
+    (images at the calibration's size only).
     """
     if int8_calibration is None:
-        pipe = Pix2PixPipeline(generator, device=device, backend="torch")
+        run = Runner(generator, device, backend="torch")
     else:
-        image_size = int8_calibration.image_size
-        pipe = Pix2PixPipeline(generator, "cpu", image_size, precision="int8", int8_calibration=int8_calibration)
+        run = Runner(generator, "cpu", int8_calibration.size, precision="int8", int8_calibration=int8_calibration)
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=num_workers, collate_fn=collate_pairs)
     per_image, rows, skipped = [], [], []
     for batch in loader:
-        outputs = pipe.forward(batch["source"], seed=seed)
+        outputs = run(batch["source"], seed=seed)
         skipped += batch["skipped"]
         if bounds is not None:
             bounds.update(batch["source"], outputs.cpu(), batch["target"])
@@ -90,7 +92,7 @@ def evaluate(
     )
 
 
-def evaluation_view(pairs: PairSource, args: argparse.Namespace, generator: Pix2PixGenerator) -> PairedImageDataset:
+def evaluation_view(pairs: PairSource, args: argparse.Namespace, generator: InferenceGenerator) -> PairedImageDataset:
     """The deterministic evaluation view of `pairs` under the shared data flags, shaped for `generator`."""
     return PairedImageDataset(
         pairs,

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..networks import Pix2PixGenerator
+from .interface import InferenceGenerator
 
 
 class PerImageNorm(nn.Module):
@@ -46,7 +46,7 @@ class MaskedDropout(nn.Module):
 class PaperModeNetwork(nn.Module):
     """`forward(x, *masks)`: the generator in the paper's test-time mode, one mask per dropout layer."""
 
-    def __init__(self, generator: Pix2PixGenerator):
+    def __init__(self, generator: InferenceGenerator):
         super().__init__()
         self.in_channels = generator.in_channels
         self.net = copy.deepcopy(generator.net).eval()
@@ -98,3 +98,8 @@ class PaperModeNetwork(nn.Module):
         for dropout, mask in zip(self.dropouts, masks, strict=True):
             dropout.mask = mask
         return self.net(x)
+
+
+def paper_mode_network(generator: InferenceGenerator) -> PaperModeNetwork | None:
+    """The network that runs a generator whose `inference_mode` is "paper" (None for "eval", which runs as is)."""
+    return PaperModeNetwork(generator) if generator.inference_mode == "paper" else None

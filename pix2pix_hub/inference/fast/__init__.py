@@ -1,1 +1,2 @@
-"""ONNX Runtime export, exact graph rewrites and int8 quantisation; imported only by the runner and the CLIs."""
+"""ONNX Runtime export, exact graph rewrites and int8 quantisation: run by the runner and the CLIs only (the
+pipeline and `evaluate` touch `int8.py` for the calibration file alone: `Int8Calibration`, `find_calibration`)."""

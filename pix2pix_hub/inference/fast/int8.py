@@ -11,8 +11,9 @@ ONNX Runtime runs int8 convolutions (VNNI on recent x86 CPUs) about twice as fas
    output and the eval metrics (L1, PSNR, SSIM against the targets) move by less than `METRIC_TOLERANCES`;
 3. written `int8_calibration.json` (the ranges, the float levels and that validation) next to the weights.
 
-`Pix2PixPipeline` then runs the model in int8 by default (`precision="auto"`) at the calibrated image size and
-inference mode; `precision="float32"` turns it off. A model without the file runs in exact float32.
+`Pix2PixPipeline` (through `inference/runner.py`) then runs the model in int8 by default (`precision="auto"`) at
+the calibrated image size and inference mode; `precision="float32"` turns it off. A model without the file runs in
+exact float32. A square calibration stores its size as one int (as it always has), another as [height, width].
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from huggingface_hub.errors import EntryNotFoundError
 from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
 from ...hub import atomic_write_text
-from ...networks import Pix2PixGenerator
+from ..interface import InferenceGenerator, Size, height_width, size_text
 
 CALIBRATION_FILE = "int8_calibration.json"
 FORMAT_VERSION = 1
@@ -56,7 +57,7 @@ class Int8Calibration:
     """What `int8_calibration.json` holds: where int8 applies, the ranges, and the validation that passed."""
 
     weights_sha256: str  # of the generator's state dict: ranges recorded for other weights do not apply
-    image_size: int
+    image_size: int | list[int]  # a square's side, or [height, width]
     inference_mode: str
     float_levels: int
     ranges: dict  # ONNX Runtime's calibration cache (`TensorsData.to_dict()`), by tensor name of the export
@@ -81,20 +82,31 @@ class Int8Calibration:
             raise ValueError(f"{path}: calibration format {calibration.format_version}, expected {FORMAT_VERSION}")
         return calibration
 
-    def mismatch(self, generator: Pix2PixGenerator, image_size: int) -> str | None:
-        """Why this calibration does not apply to a pipeline (None when it does)."""
+    @property
+    def size(self) -> tuple[int, int]:
+        """The (height, width) the ranges were recorded at: the only size the int8 graph runs."""
+        return height_width(self.image_size)
+
+    def mismatch(self, generator: InferenceGenerator, image_size: Size) -> str | None:
+        """Why this calibration does not apply to a generator run at `image_size` (None when it does)."""
         if weights_sha256(generator) != self.weights_sha256:
             return "the calibration was made for other weights (calibrate again after training)"
-        inference_mode = generator.inference_mode
-        if (image_size, inference_mode) != (self.image_size, self.inference_mode):
+        size, inference_mode = height_width(image_size), generator.inference_mode
+        if (size, inference_mode) != (self.size, self.inference_mode):
             return (
-                f"calibrated at {self.image_size}x{self.image_size} in {self.inference_mode!r} mode, "
-                f"not {image_size}x{image_size} in {inference_mode!r} mode"
+                f"calibrated at {size_text(self.size)} in {self.inference_mode!r} mode, "
+                f"not {size_text(size)} in {inference_mode!r} mode"
             )
         return None
 
 
-def weights_sha256(generator: Pix2PixGenerator) -> str:
+def stored_size(image_size: Size) -> int | list[int]:
+    """How `int8_calibration.json` writes a size: one int for a square (files from before stay valid), else a list."""
+    height, width = height_width(image_size)
+    return height if height == width else [height, width]
+
+
+def weights_sha256(generator: InferenceGenerator) -> str:
     """A fingerprint of the weights and buffers as float32 (as they load), in name order."""
     digest = hashlib.sha256()
     for name, tensor in sorted(generator.state_dict().items()):

@@ -1,9 +1,9 @@
-"""The pipeline's fast CPU path: the generator exported once to ONNX and run by ONNX Runtime.
+"""The runner's fast CPU path: the generator exported once to ONNX, at one (height, width), and run by ONNX Runtime.
 
 On 2 CPU cores ONNX Runtime runs the U-Net about 2x as fast as eager PyTorch with the same float32 numbers
-(see benchmarks/inference.py). Export and session start-up happen when the pipeline is built, never on the
-first request. Both inference modes export: "eval" as the plain network, "paper" as `PaperModeNetwork`, whose
-dropout masks are extra inputs drawn by the pipeline.
+(see benchmarks/inference.py). The runner exports on its first call or its `warm_up()`, never in a constructor.
+Both inference modes export: "eval" as the plain network, "paper" as `PaperModeNetwork`, whose dropout masks are
+extra inputs drawn by the runner.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import warnings
 import onnxruntime
 import torch
 
-from ...networks import Pix2PixGenerator
+from ..interface import InferenceGenerator, Size, height_width
 from ..paper_mode import PaperModeNetwork
 from .int8 import Int8Calibration, quantized_graph
 from .rewrites import fast_inference_graph
@@ -25,14 +25,14 @@ _EXPORT_LOCK = threading.Lock()  # torch.onnx.export keeps global state: one exp
 
 
 def export_to_onnx(
-    generator: Pix2PixGenerator, paper_mode: PaperModeNetwork | None, image_size: int, fast_graph: bool = True
+    generator: InferenceGenerator, paper_mode: PaperModeNetwork | None, image_size: Size, fast_graph: bool = True
 ) -> bytes:
-    """Serialise the test-time graph (eval network, or paper mode with mask inputs); the batch size is dynamic.
+    """Serialise the test-time graph (eval network, or paper mode with mask inputs) at one size; batch is dynamic.
 
-    With `fast_graph` the network is exported through `fast_inference_graph` (exact, see graph_rewrites.py).
+    With `fast_graph` the network is exported through `fast_inference_graph` (exact, see rewrites.py).
     """
     network = paper_mode if paper_mode is not None else generator.net.eval()
-    example = torch.zeros(1, generator.in_channels, image_size, image_size)
+    example = torch.zeros(1, generator.in_channels, *height_width(image_size))
     masks = paper_mode.draw_masks(example.shape) if paper_mode is not None else []
     names = ["source"] + [f"mask{index}" for index in range(len(masks))]
     buffer = io.BytesIO()
@@ -52,17 +52,17 @@ def export_to_onnx(
 
 
 class OnnxGenerator:
-    """Callable like the test-time network on (N, C, H, W) float32 CPU tensors, backed by ONNX Runtime.
+    """Callable like the test-time network on (N, C, H, W) float32 CPU tensors of its size, backed by ONNX Runtime.
 
-    With an `int8` calibration (see `pix2pix_hub.int8`) its convolutions run in int8, except the float32 levels it
+    With an `int8` calibration (see `fast/int8.py`) its convolutions run in int8, except the float32 levels it
     names.
     """
 
     def __init__(
         self,
-        generator: Pix2PixGenerator,
+        generator: InferenceGenerator,
         paper_mode: PaperModeNetwork | None,
-        image_size: int,
+        image_size: Size,
         threads: int | None = None,
         fast_graph: bool = True,
         int8: Int8Calibration | None = None,

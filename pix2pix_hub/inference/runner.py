@@ -1,0 +1,124 @@
+"""The one place a generator's test-time forward runs: eval or paper mode x PyTorch, ONNX Runtime or int8.
+
+The pipeline (images <-> tensors) and `evaluate()` (scores) both call a `Runner` on (N, C, H, W) batches in [-1, 1]:
+- the mode is the generator's `inference_mode`: "eval" runs the module as is; "paper" runs `PaperModeNetwork`
+  with dropout masks drawn image by image from `seed` (random without one);
+- `backend="torch"` runs the module on its device at any size the network takes; `backend="onnxruntime"` (CPU)
+  runs a graph exported at the runner's (height, width) size, built on the first call or by `warm_up()`, never in
+  the constructor; batches of another size run in PyTorch (the same float32 arithmetic);
+- `precision="int8"` runs that graph quantized, with a calibration made for these weights, this size and mode;
+  it refuses batches of another size rather than quietly running them in float32.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import torch
+
+from ..networks.blocks import check_choice
+from .fast.int8 import Int8Calibration
+from .fast.onnx import OnnxGenerator
+from .interface import InferenceGenerator, Size, check_generator, input_size, size_text
+from .paper_mode import paper_mode_network
+
+BACKENDS = ("auto", "onnxruntime", "torch")
+PRECISIONS = ("auto", "float32", "int8")
+logger = logging.getLogger(__name__)
+
+
+def choose_backend(backend: str, device: torch.device) -> str:
+    """The backend that runs: with "auto", ONNX Runtime on the CPU (same float32 outputs, faster), PyTorch on a GPU."""
+    check_choice("backend", backend, BACKENDS)
+    if backend == "onnxruntime" and device.type != "cpu":
+        raise ValueError("the onnxruntime backend runs on the CPU only; use backend='torch' on a GPU")
+    return "onnxruntime" if backend != "torch" and device.type == "cpu" else "torch"
+
+
+def int8_unavailable(
+    generator: InferenceGenerator, backend: str, size: tuple[int, int], calibration: Int8Calibration | None
+) -> str | None:
+    """Why int8 cannot run here (None when it can)."""
+    if calibration is None:
+        return "the model has no int8 calibration (python -m pix2pix_hub.calibrate_int8 makes one)"
+    if backend != "onnxruntime":
+        return "int8 runs on the onnxruntime backend (CPU) only"
+    return calibration.mismatch(generator, size)
+
+
+def choose_precision(
+    precision: str,
+    generator: InferenceGenerator,
+    backend: str,
+    size: tuple[int, int],
+    calibration: Int8Calibration | None,
+) -> str:
+    """int8 where asked for or calibrated ("auto") and applicable; a clear error where it is demanded but can't."""
+    check_choice("precision", precision, PRECISIONS)
+    if precision == "float32" or (precision == "auto" and calibration is None):
+        return "float32"
+    why_not = int8_unavailable(generator, backend, size, calibration)
+    if why_not is None:
+        return "int8"
+    if precision == "int8":
+        raise ValueError(f"precision='int8' is not possible: {why_not}")
+    logger.warning("running in float32, not int8: %s", why_not)
+    return "float32"
+
+
+class Runner:
+    """A generator's test-time forward on tensors; `backend` and `precision` say which path runs (see the module)."""
+
+    def __init__(
+        self,
+        generator: InferenceGenerator,
+        device: str | torch.device | None = None,
+        size: Size | None = None,
+        backend: str = "auto",
+        precision: str = "auto",
+        int8_calibration: Int8Calibration | None = None,
+    ):
+        check_generator(generator)
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.backend = choose_backend(backend, self.device)
+        self.size = input_size(generator, size)
+        self.generator = generator.to(self.device).eval()
+        self.paper_mode = paper_mode_network(self.generator)
+        self.precision = choose_precision(precision, self.generator, self.backend, self.size, int8_calibration)
+        self._int8 = int8_calibration if self.precision == "int8" else None
+        self.onnx: OnnxGenerator | None = None  # the ONNX Runtime graph, made by the first call or `warm_up()`
+        self._onnx_lock = threading.Lock()  # two first calls from two threads build it once
+
+    def warm_up(self) -> None:
+        """Export and start the ONNX Runtime graph now (seconds for a big network), so that no call waits for it."""
+        if self.backend != "onnxruntime" or self.onnx is not None:
+            return
+        with self._onnx_lock:
+            if self.onnx is None:
+                self.onnx = OnnxGenerator(self.generator, self.paper_mode, self.size, int8=self._int8)
+
+    def draw_masks(self, batch_shape: torch.Size, seed: int | None = None) -> list[torch.Tensor]:
+        """Dropout masks for a batch in "paper" mode (none in "eval" mode); a seed makes each image's noise repeat."""
+        if self.paper_mode is None:
+            return []
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        return self.paper_mode.draw_masks(batch_shape, generator)
+
+    @torch.inference_mode()
+    def __call__(self, inputs: torch.Tensor, seed: int | None = None) -> torch.Tensor:
+        """The outputs of an (N, C, H, W) batch in [-1, 1]; on the CPU from ONNX Runtime, else on `device`."""
+        masks = self.draw_masks(inputs.shape, seed)
+        size = tuple(inputs.shape[-2:])
+        if self.backend == "onnxruntime" and size == self.size:
+            self.warm_up()
+            return self.onnx(inputs, masks)
+        if self.precision == "int8":  # PyTorch would run it in float32: not what `precision` promises
+            raise ValueError(
+                f"int8 runs at {size_text(self.size)}, the calibrated size, but this batch is {size_text(size)} "
+                "(resize the inputs, calibrate at this size, or use precision='float32')"
+            )
+        inputs = inputs.to(self.device)
+        if self.paper_mode is not None:
+            return self.paper_mode(inputs, *(mask.to(self.device) for mask in masks))
+        return self.generator(inputs)
