@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +21,10 @@ from huggingface_hub import EvalResult
 from jinja2 import Template
 from safetensors.torch import load_file
 
-from pix2pix_hub.evaluate import main as evaluate
+from pix2pix_hub.evaluation.evaluate import main as evaluate
 from pix2pix_hub.hub import CONFIG_NAME, WEIGHTS_NAME, atomic_write_text, read_model_card_template, save_state_dict
-from pix2pix_hub.models import INFERENCE_MODES, Pix2PixGenerator
+from pix2pix_hub.networks import INFERENCE_MODES, Pix2PixGenerator
+from pix2pix_hub.training.report import TRAINING_RECORD, read_training_record
 
 
 @dataclass(frozen=True)
@@ -95,35 +95,27 @@ def evaluate_folder(model: Path, shipment: Shipment, data: str, size: int, outpu
     return evaluate(argv), "python -m pix2pix_hub.evaluate " + " ".join(argv)
 
 
-def training_fields(stages: list[Path]) -> dict[str, str]:
-    """The card's training section for a run trained in stages (each resumed from the one before), in order."""
-    fields = [run_card_fields(stage) for stage in stages]
-    if len(fields) == 1:
-        return fields[0]
-    minutes = sum(float(field["training_time"].removesuffix(" min")) for field in fields)
+def training_fields(run_dir: Path) -> dict[str, str]:
+    """The card's training section, from the run's training.json (which holds every resumed stage, in order)."""
+    try:
+        record = read_training_record(run_dir)
+    except FileNotFoundError as error:
+        sys.exit(
+            f"{error}\nship.py reads {TRAINING_RECORD}, which train_accelerate.py writes since the method/loop split; "
+            "a run trained before it has none: train it again with its recipes/<task>.sh"
+        )
+    changes = {name: value for name, value in record["recipe_changes"].items() if name != "direction"}
+    recipe = "the paper's" + (
+        ", except " + ", ".join(f"{name}={value}" for name, value in changes.items()) if changes else ""
+    )
+    stages = record["stages"]
+    staged = f" in {len(stages)} stages" if len(stages) > 1 else ""
     return {
-        "recipe": "; then resumed: ".join(field["recipe"] for field in fields),
-        "steps": fields[-1]["steps"],
-        "hardware": fields[-1]["hardware"],
-        "training_time": f"{minutes:.1f} min in {len(fields)} stages",
-        "command": "\n".join(field["command"] for field in fields),
-    }
-
-
-def run_card_fields(run_dir: Path) -> dict[str, str]:
-    """Recipe, steps, hardware, time and command as the trainer wrote them into the run's model card."""
-    card = (run_dir / "README.md").read_text(encoding="utf-8")
-    recipe = re.search(r"^- Recipe: (.+)$", card, re.MULTILINE)
-    steps = re.search(r"^- Steps: (\d+) on (.+) \((.+)\)$", card, re.MULTILINE)
-    command = re.search(r"^(accelerate launch train_accelerate\.py .+)$", card, re.MULTILINE)
-    if not (recipe and steps and command):
-        raise ValueError(f"{run_dir}/README.md: no training section from train_accelerate.py (is the run finished?)")
-    return {
-        "recipe": recipe.group(1),
-        "steps": steps.group(1),
-        "hardware": steps.group(2),
-        "training_time": steps.group(3),
-        "command": command.group(1),
+        "recipe": recipe + (f" (the last of {len(stages)} stages; each stage's command is below)" if staged else ""),
+        "steps": str(record["steps"]),
+        "hardware": ", ".join(record["hardware"]),
+        "training_time": f"{record['wall_time_s'] / 60:.1f} min{staged}",
+        "command": "\n".join(stage["command"] for stage in stages),
     }
 
 
@@ -162,12 +154,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("task", choices=sorted(SHIPMENTS))
     parser.add_argument("--data", default=None, help="the AB folder (default: ../shared/data/<dataset>)")
     parser.add_argument("--run_dir", default=None, help="the trained run (default: runs/<task>)")
-    parser.add_argument(
-        "--earlier_stages",
-        nargs="*",
-        default=[],
-        help="copies of the run as each earlier stage left it (their model cards), when it was resumed in stages",
-    )
     parser.add_argument("--out_dir", default=None, help="where to ship it (default: weights/<task>)")
     parser.add_argument("--inference_mode", choices=INFERENCE_MODES, default=None, help="default: the run's")
     args = parser.parse_args(argv)
@@ -177,6 +163,7 @@ def main(argv: list[str] | None = None) -> None:
     out_dir = Path(args.out_dir or f"weights/{args.task}")
     if not (run_dir / WEIGHTS_NAME).is_file():
         sys.exit(f"{run_dir}: no trained model here; run `bash recipes/{args.task}.sh` first")
+    run = training_fields(run_dir)  # before minutes of evaluation: a run without training.json stops here
 
     save_weights(run_dir, out_dir, half=True, inference_mode=args.inference_mode)
     float32_dir = run_dir / "float32"  # the run as shipped but in float32: what half precision costs
@@ -185,7 +172,6 @@ def main(argv: list[str] | None = None) -> None:
     float32, _ = evaluate_folder(float32_dir, shipment, data, size, float32_dir / "eval")
     shipped, eval_command = evaluate_folder(out_dir, shipment, data, size, out_dir / "eval")
     rows = result_rows(shipped, float32)
-    run = training_fields([*map(Path, args.earlier_stages), run_dir])
     judge_text = ""
     if shipment.judge:
         gap = shipped["judge"]["gap_closed"][JUDGE_GAP_METRIC[shipment.judge]]
