@@ -2,11 +2,11 @@
 
     python recipes/ship.py facades_label2photo [--data ../shared/data/facades] [--inference_mode eval]
 
-Reads `runs/<task>/` (written by `recipes/<task>.sh`) and writes `weights/<task>/`: model.safetensors (float16;
-loading casts back to float32), config.json (the run's, or with `--inference_mode`), README.md, and
-eval/metrics.json + eval/grid.png from `python -m pix2pix_hub.evaluate`. The same model in float32 is evaluated as
-well (`runs/<task>/float32/`), so the card states what half precision costs. Prints the task's rows for the
-project README's results table.
+Reads `runs/<task>/` (its weights, config.json and training.json, written by `recipes/<task>.sh`) and writes
+`weights/<task>/`: model.safetensors (float16; loading casts back to float32), config.json (the run's, or with
+`--inference_mode`), README.md (its training section from training.json), and eval/metrics.json + eval/grid.png
+from `python -m pix2pix_hub.evaluate`. The same model in float32 is evaluated as well (`runs/<task>/float32/`), so
+the card states what half precision costs. Prints the task's rows for the project README's results table.
 """
 
 from __future__ import annotations
