@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from huggingface_hub import ModelCard, ModelCardData, PyTorchModelHubMixin, constants, hf_hub_download
+from huggingface_hub import (
+    ModelCard,
+    ModelCardData,
+    PyTorchModelHubMixin,
+    constants,
+    hf_hub_download,
+    snapshot_download,
+)
 from safetensors.torch import load_file, save_file
 
 PROJECT_REPO_URL = "https://github.com/pix2pix-hub/pix2pix-hub"
@@ -101,12 +108,39 @@ def load_state_dict_strict(model: torch.nn.Module, weights_file: str | Path, map
     model.load_state_dict(state_dict, strict=True)
 
 
+SNAPSHOT_OPTIONS = ("revision", "cache_dir", "force_download", "local_files_only", "token")
+
+
+def model_subfolder(repo_or_dir: str | Path, subfolder: str, **hub_kwargs: Any) -> Path:
+    """The local folder of `subfolder` of a model folder or Hub repo (e.g. "AtoB" of a CycleGAN holding both
+    directions); from the Hub only that subfolder is downloaded (or read from the HF cache when offline)."""
+    if Path(repo_or_dir).is_dir():
+        folder = Path(repo_or_dir) / subfolder
+        if not folder.is_dir():
+            found = sorted(child.name for child in Path(repo_or_dir).iterdir() if (child / CONFIG_NAME).is_file())
+            raise FileNotFoundError(f"{repo_or_dir}: no subfolder {subfolder!r} (model subfolders: {found or 'none'})")
+        return folder
+    options = {name: hub_kwargs[name] for name in SNAPSHOT_OPTIONS if name in hub_kwargs}
+    snapshot = snapshot_download(str(repo_or_dir), allow_patterns=[f"{subfolder}/*"], **options)
+    folder = Path(snapshot) / subfolder
+    if not (folder / WEIGHTS_NAME).is_file():
+        raise FileNotFoundError(f"{repo_or_dir}: no {subfolder}/{WEIGHTS_NAME} in the repository")
+    return folder
+
+
 class StrictHubMixin(PyTorchModelHubMixin):
     """`PyTorchModelHubMixin` that saves atomically and loads only safetensors, strictly.
 
     The upstream mixin loads non-strictly and falls back to pickled `pytorch_model.bin`; a model that silently
     keeps random weights for a renamed layer is worse than an error, and a pickle is code, not data.
     """
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | Path, *, subfolder: str | None = None, **kwargs):
+        """As the upstream mixin, plus `subfolder`: one model of a repository that holds several."""
+        if subfolder:
+            pretrained_model_name_or_path = model_subfolder(pretrained_model_name_or_path, subfolder, **kwargs)
+        return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
 
     def _save_pretrained(self, save_directory: Path) -> None:
         save_state_dict(self.state_dict(), Path(save_directory) / WEIGHTS_NAME)

@@ -122,9 +122,10 @@ def lay_out_hf_cache(cache: Path, repo_id: str, source: Path) -> None:
     (repo_dir / "refs").mkdir(parents=True)
     (repo_dir / "refs" / "main").write_text(commit)
     snapshot = repo_dir / "snapshots" / commit
-    snapshot.mkdir(parents=True)
-    for file in source.iterdir():
-        (snapshot / file.name).write_bytes(file.read_bytes())
+    for file in source.rglob("*"):
+        if file.is_file():
+            (snapshot / file.relative_to(source)).parent.mkdir(parents=True, exist_ok=True)
+            (snapshot / file.relative_to(source)).write_bytes(file.read_bytes())
 
 
 def run_offline(hf_home: Path, script: str) -> str:
@@ -151,6 +152,28 @@ def test_from_pretrained_repo_id_resolves_from_the_hf_cache_offline(tmp_path):
         "print('loaded', g.arch, g.ngf if hasattr(g, 'ngf') else '')\n"
     )
     assert "loaded resnet_6blocks" in run_offline(tmp_path / "hf", script)
+
+
+def test_one_direction_of_a_two_direction_repo_loads_by_subfolder_from_a_folder_and_offline(tmp_path):
+    directions = {"AtoB": tiny_generator(), "BtoA": Pix2PixGenerator(arch="resnet_6blocks", ngf=4, norm="instance")}
+    for name, generator in directions.items():
+        generator.save_pretrained(tmp_path / "saved" / name)
+    (tmp_path / "saved" / "README.md").write_text("both directions")
+    lay_out_hf_cache(tmp_path / "hf" / "hub", "org/cyclegan-tiny", tmp_path / "saved")
+    for name, generator in directions.items():
+        assert_same_weights(Pix2PixGenerator.from_pretrained(tmp_path / "saved", subfolder=name), generator)
+        torch.save(generator(torch.zeros(1, 3, 32, 32)).detach(), tmp_path / f"{name}.pt")
+    script = (
+        "import torch; from pix2pix_hub import Pix2PixPipeline\n"
+        "for name in ('AtoB', 'BtoA'):\n"
+        "    pipe = Pix2PixPipeline.from_pretrained('org/cyclegan-tiny', subfolder=name, backend='torch')\n"
+        f"    expected = torch.load({str(tmp_path)!r} + f'/{{name}}.pt', weights_only=True)\n"
+        "    torch.testing.assert_close(pipe.generator(torch.zeros(1, 3, 32, 32)), expected, rtol=0, atol=0)\n"
+        "    print('loaded', name)\n"
+    )
+    assert run_offline(tmp_path / "hf", script).split() == ["loaded", "AtoB", "loaded", "BtoA"]
+    with pytest.raises(FileNotFoundError, match="no subfolder 'XtoY' \\(model subfolders: \\['AtoB', 'BtoA'\\]\\)"):
+        Pix2PixGenerator.from_pretrained(tmp_path / "saved", subfolder="XtoY")
 
 
 def test_push_to_hub_uploads_the_saved_folder_over_http(hub_standin, tmp_path):

@@ -49,7 +49,7 @@ QUANTIZATION = {  # how both recording ranges and quantizing call ONNX Runtime's
     "activation_type": QuantType.QUInt8,
     "weight_type": QuantType.QInt8,
 }
-HUB_DOWNLOAD_OPTIONS = ("revision", "cache_dir", "force_download", "local_files_only", "token")
+HUB_DOWNLOAD_OPTIONS = ("revision", "cache_dir", "force_download", "local_files_only", "token", "subfolder")
 
 
 @dataclass
@@ -118,7 +118,7 @@ def weights_sha256(generator: InferenceGenerator) -> str:
 def find_calibration(repo_or_dir: str | Path, **hub_kwargs) -> Int8Calibration | None:
     """The calibration saved next to a model (a folder or a Hub repo), or None when it has none."""
     if Path(repo_or_dir).is_dir():
-        path = Path(repo_or_dir) / CALIBRATION_FILE
+        path = Path(repo_or_dir) / (hub_kwargs.get("subfolder") or "") / CALIBRATION_FILE
         return Int8Calibration.load(path) if path.is_file() else None
     options = {name: hub_kwargs[name] for name in HUB_DOWNLOAD_OPTIONS if name in hub_kwargs}
     try:
