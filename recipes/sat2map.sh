@@ -16,12 +16,9 @@ train() {
   accelerate launch --num_processes 1 train_accelerate.py --dataset "$DATA" --direction AtoB --arch unet_256 \
     --ngf 16 --ndf 16 --checkpoints_total_limit 1 --output_dir "$RUN" "$@"
 }
-keep_card() { mkdir -p "$RUN-stage$1" && cp "$RUN/README.md" "$RUN-stage$1/"; }  # ship.py reads each stage's card
 
 train --epochs 5 --decay_epochs 5 --eval_steps 10960 --checkpointing_steps 2192
-keep_card 1
 train --epochs 10 --decay_epochs 10 --eval_steps 21920 --checkpointing_steps 2192 --resume_from_checkpoint latest
-keep_card 2
 train --epochs 20 --decay_epochs 3 --lambda_l1 400 --eval_steps 25208 --checkpointing_steps 3288 \
   --resume_from_checkpoint latest
-python recipes/ship.py sat2map --data "$DATA" --inference_mode eval --earlier_stages "$RUN-stage1" "$RUN-stage2"
+python recipes/ship.py sat2map --data "$DATA" --inference_mode eval

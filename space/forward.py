@@ -80,7 +80,7 @@ def model_for(task: Task) -> SharedForward:
     with _loading[task.name]:
         if task.name not in _models:
             try:
-                _models[task.name] = SharedForward(task.load_pipeline())
+                _models[task.name] = SharedForward(task.load_pipeline().warm_up())  # the ONNX graph too
             except FileNotFoundError as error:
                 print(f"[pix2pix app] {error}", flush=True)
                 message = f"No weights for {task.title} yet. {task.how_to_get_weights()}"

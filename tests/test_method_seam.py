@@ -73,11 +73,11 @@ def test_a_toy_method_in_one_file_trains_through_the_trainer(tmp_path):
 
 def test_an_unknown_method_is_refused_in_plain_words():
     run = subprocess.run(
-        [sys.executable, str(REPO / "train_accelerate.py"), "--method", "cycle_gan", "--dataset", "x"],
+        [sys.executable, str(REPO / "train_accelerate.py"), "--method", "cycle-gan", "--dataset", "x"],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert run.returncode != 0
-    assert "--method 'cycle_gan' is not a built-in method (" in run.stderr
+    assert "--method 'cycle-gan' is not a built-in method (" in run.stderr
     assert "nor a 'module:ClassName' path" in run.stderr

@@ -14,11 +14,12 @@ BUILT_IN = {
     "pix2pix": "pix2pix_hub.methods.pix2pix:Pix2Pix",
     "cyclegan": "pix2pix_hub.methods.cyclegan:CycleGAN",
 }
+ALIASES = {"cycle_gan": "cyclegan"}  # the reference's --model names
 
 
 def get_method(name: str) -> Method:
     """An instance of the method named `name` (a built-in name or `module:ClassName`)."""
-    target = BUILT_IN.get(name, name)
+    target = BUILT_IN.get(ALIASES.get(name, name), name)
     if ":" not in target:
         raise ValueError(
             f"--method {name!r} is not a built-in method ({', '.join(BUILT_IN)}) nor a 'module:ClassName' path"
