@@ -7,6 +7,8 @@
 #   2. the schedule stretched to 20 epochs (10 decaying after a restart at the initial learning rate);
 #   3. 3 more epochs, decaying from the initial rate, with lambda_L1 = 400 instead of 100.
 # Served in "eval" mode (running batch-norm statistics, no dropout). See recipes/README.md for what each bought.
+# --lr_policy linear_per_step: the schedule these weights were trained with (the trainer decayed per step then;
+# its default is now the reference's per-epoch rule).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/maps}
@@ -14,7 +16,7 @@ RUN=runs/sat2map
 
 train() {
   accelerate launch --num_processes 1 train_accelerate.py --dataset "$DATA" --direction AtoB --arch unet_256 \
-    --ngf 16 --ndf 16 --checkpoints_total_limit 1 --output_dir "$RUN" "$@"
+    --ngf 16 --ndf 16 --lr_policy linear_per_step --checkpoints_total_limit 1 --output_dir "$RUN" "$@"
 }
 
 train --epochs 5 --decay_epochs 5 --eval_steps 10960 --checkpointing_steps 2192
