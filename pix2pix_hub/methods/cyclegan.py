@@ -126,10 +126,18 @@ class CycleGAN(Method):
         return UnpairedData(splits, (domain_channels(splits.train_a), domain_channels(splits.train_b)))
 
     def build(self, recipe: CycleGANRecipe, data: UnpairedData, args: argparse.Namespace) -> TrainingState:
+        state = self.build_networks(recipe, data.channels, args)
+        data.make_datasets(args, recipe, state.modules["generator_A"].size_multiple)
+        return state
+
+    def build_networks(
+        self, recipe: CycleGANRecipe, channels: tuple[int, int], args: argparse.Namespace
+    ) -> TrainingState:
+        """G_A: A -> B, G_B: B -> A, D_A (judges B), D_B (judges A), one Adam per pair, and the two image pools."""
         from ..networks import Pix2PixGenerator, create_discriminator, init_weights
         from ..training.optim import adam
 
-        a, b = data.channels
+        a, b = channels
         if recipe.lambda_identity > 0 and a != b:
             raise ValueError(f"the identity loss needs domains with equal channels ({a} vs {b}): --lambda_identity 0")
         generators = [
@@ -139,19 +147,18 @@ class CycleGAN(Method):
         discriminators = [  # D_A judges domain B (G_A's outputs), D_B judges domain A
             create_discriminator(
                 recipe.discriminator_arch,
-                in_channels=channels,
+                in_channels=judged,
                 ndf=recipe.ndf,
                 norm=recipe.norm,
                 n_layers=recipe.n_layers_discriminator,
             )
-            for channels in (b, a)
+            for judged in (b, a)
         ]
         if (recipe.init_type, recipe.init_gain) != ("normal", 0.02):  # the networks' own init is the reference default
             for network in (*generators, *discriminators):
                 init_weights(network, recipe.init_type, recipe.init_gain)
         names = ("generator_A", "generator_B", "discriminator_A", "discriminator_B")
         modules = dict(zip(names, (*generators, *discriminators), strict=True))
-        data.make_datasets(args, recipe, generators[0].size_multiple)
         fused = not args.no_fused_adam
         return TrainingState(
             modules=modules,
