@@ -1,7 +1,15 @@
-"""Turn a reference-implementation checkpoint (`latest_net_G.pth`) into a Hub folder.
+"""Turn reference-implementation checkpoints (`latest_net_G.pth`, or a CycleGAN's G_A and G_B) into a Hub folder.
 
 python -m pix2pix_hub.convert checkpoints/facades_pix2pix/latest_net_G.pth --out pix2pix-facades
-python -m pix2pix_hub.convert latest_net_G.pth --out maps --arch resnet_9blocks --norm instance
+python -m pix2pix_hub.convert latest_net_G.pth --out horse2zebra --arch resnet_9blocks --norm instance --no_dropout
+python -m pix2pix_hub.convert latest_net_G_A.pth latest_net_G_B.pth --out apple2orange \\
+    --arch resnet_9blocks --norm instance --no_dropout
+
+One checkpoint becomes one generator folder (a pix2pix model, or one direction of a released CycleGAN, which the
+reference runs with `--model test --no_dropout`). Two are read as a CycleGAN's G_A (A -> B) and G_B (B -> A) and
+become OUT/AtoB/ and OUT/BtoA/ with a card at the top, the layout `train_accelerate.py --method cyclegan` writes:
+`Pix2PixGenerator.from_pretrained(OUT, subfolder="AtoB")`. Checkpoints saved before PyTorch 0.4 (running
+statistics in InstanceNorm layers) load as the reference loads them.
 """
 
 from __future__ import annotations
@@ -12,14 +20,26 @@ from pathlib import Path
 
 from .networks import INFERENCE_MODES, NORMS, Pix2PixGenerator, list_generators
 
+DIRECTIONS = ("AtoB", "BtoA")  # the subfolders of a converted CycleGAN pair: G_A, then G_B
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m pix2pix_hub.convert", description=__doc__.splitlines()[0])
-    parser.add_argument("checkpoint", type=Path, help="reference state dict, e.g. latest_net_G.pth")
-    parser.add_argument("--out", type=Path, required=True, help="folder to write (model.safetensors, config.json)")
+    parser = argparse.ArgumentParser(
+        prog="python -m pix2pix_hub.convert",
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "checkpoint",
+        type=Path,
+        nargs="+",
+        help="reference state dict (latest_net_G.pth), or two: a CycleGAN's latest_net_G_A.pth latest_net_G_B.pth",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="folder to write (for a pair: OUT/AtoB, OUT/BtoA)")
     parser.add_argument("--arch", default="unet_256", choices=list_generators(), help="the reference --netG")
-    parser.add_argument("--in_channels", type=int, default=3, help="the reference --input_nc")
-    parser.add_argument("--out_channels", type=int, default=3, help="the reference --output_nc")
+    parser.add_argument("--in_channels", type=int, default=3, help="the reference --input_nc (domain A for a pair)")
+    parser.add_argument("--out_channels", type=int, default=3, help="the reference --output_nc (domain B for a pair)")
     parser.add_argument("--ngf", type=int, default=64)
     parser.add_argument("--norm", default="batch", choices=NORMS)
     parser.add_argument("--no_dropout", action="store_true", help="the model was trained with --no_dropout")
@@ -31,30 +51,96 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "paper: per-image statistics and dropout on (the reference's test.py default)",
     )
     parser.add_argument("--push_to_hub", metavar="REPO_ID", help="also upload the folder to this Hub repo")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if len(args.checkpoint) > 2:
+        parser.error(f"one checkpoint, or a CycleGAN's two (G_A, G_B); got {len(args.checkpoint)}")
+    return args
+
+
+def load_generator(path: Path, args: argparse.Namespace, channels: tuple[int, int]) -> Pix2PixGenerator:
+    return Pix2PixGenerator.from_reference_checkpoint(
+        path,
+        arch=args.arch,
+        in_channels=channels[0],
+        out_channels=channels[1],
+        ngf=args.ngf,
+        norm=args.norm,
+        use_dropout=not args.no_dropout,
+        inference_mode=args.inference_mode,
+    )
+
+
+def load_all(args: argparse.Namespace) -> list[Pix2PixGenerator]:
+    """Every checkpoint loaded before anything is written; G_B of a pair maps B (--out_channels) back to A."""
+    channels = (args.in_channels, args.out_channels)
+    return [
+        load_generator(path, args, channels[::-1] if index else channels) for index, path in enumerate(args.checkpoint)
+    ]
+
+
+def pair_card(checkpoints: list[Path], repo_id: str | None) -> str:
+    """The top card of a converted pair: which folder translates which way, and how to load each."""
+    from huggingface_hub import ModelCardData
+
+    from .hub import PROJECT_REPO_URL
+
+    metadata = ModelCardData(
+        library_name="pix2pix-hub", license="bsd-3-clause", pipeline_tag="image-to-image", tags=["cyclegan", "gan"]
+    )
+    where = repo_id or "path/to/this/folder"
+    return "\n".join(
+        [
+            f"---\n{metadata.to_yaml()}\n---\n",
+            "# CycleGAN, both directions\n",
+            f"A [CycleGAN](https://arxiv.org/abs/1703.10593) converted by [pix2pix-hub]({PROJECT_REPO_URL}) from the",
+            "reference implementation's checkpoints, one generator folder per direction:\n",
+            "| folder | translates | converted from |\n|---|---|---|",
+            f"| `AtoB/` | domain A to domain B (G_A) | `{checkpoints[0].name}` |",
+            f"| `BtoA/` | domain B to domain A (G_B) | `{checkpoints[1].name}` |\n",
+            "```python\nfrom pix2pix_hub import Pix2PixPipeline\n",
+            f'a_to_b = Pix2PixPipeline.from_pretrained("{where}", subfolder="AtoB")',
+            f'b_to_a = Pix2PixPipeline.from_pretrained("{where}", subfolder="BtoA")\n```\n',
+        ]
+    )
+
+
+def write_folders(generators: list[Pix2PixGenerator], args: argparse.Namespace) -> None:
+    """OUT itself for one generator; OUT/AtoB, OUT/BtoA and a top card for a pair."""
+    from .hub import atomic_write_text
+
+    repo_id = args.push_to_hub
+    if len(generators) == 1:
+        card = {
+            "description": f"Converted from the reference checkpoint `{args.checkpoint[0].name}`.",
+            "repo_id": repo_id,
+        }
+        generators[0].save_pretrained(args.out, model_card_kwargs=card)
+        return
+    for direction, generator, path, other in zip(
+        DIRECTIONS, generators, args.checkpoint, DIRECTIONS[::-1], strict=True
+    ):
+        text = f"Converted from the reference checkpoint `{path.name}`: the {direction} direction of a CycleGAN"
+        card = {"description": f"{text} (the other one is `../{other}`).", "repo_id": repo_id}
+        generator.save_pretrained(args.out / direction, model_card_kwargs=card)
+    atomic_write_text(args.out / "README.md", pair_card(args.checkpoint, repo_id))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        generator = Pix2PixGenerator.from_reference_checkpoint(
-            args.checkpoint,
-            arch=args.arch,
-            in_channels=args.in_channels,
-            out_channels=args.out_channels,
-            ngf=args.ngf,
-            norm=args.norm,
-            use_dropout=not args.no_dropout,
-            inference_mode=args.inference_mode,
-        )
+        generators = load_all(args)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    card = {"description": f"Converted from the reference checkpoint `{args.checkpoint.name}`."}
-    generator.save_pretrained(args.out, model_card_kwargs=card)
-    print(f"wrote {args.out} ({sum(p.numel() for p in generator.parameters()):,} parameters)")
+    write_folders(generators, args)
+    parameters = sum(p.numel() for generator in generators for p in generator.parameters())
+    print(f"wrote {args.out} ({len(generators)} generator(s), {parameters:,} parameters)")
     if args.push_to_hub:
-        print(generator.push_to_hub(args.push_to_hub, model_card_kwargs={**card, "repo_id": args.push_to_hub}))
+        from huggingface_hub import HfApi
+
+        api = HfApi()
+        repo_id = api.create_repo(args.push_to_hub, exist_ok=True).repo_id
+        print(api.upload_folder(repo_id=repo_id, folder_path=str(args.out), commit_message="pix2pix-hub: converted"))
     return 0
 
 

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.nn.modules.instancenorm import _InstanceNorm
+
+NORM_STATISTICS = {"running_mean", "running_var", "num_batches_tracked"}
 
 
 def load_reference_file(path: str | Path) -> dict[str, torch.Tensor]:
@@ -37,15 +40,31 @@ def _group_by_layer(names: list[str]) -> list[tuple[str, list[str]]]:
     return list(groups.items())
 
 
+def _without_instance_norm_statistics(model: nn.Module, names: list[str]) -> list[str]:
+    """Drop the running statistics that InstanceNorm layers saved before PyTorch 0.4, as the reference does on load.
+
+    Old checkpoints (the released CycleGAN models among them) hold `running_mean`/`running_var` (and later
+    `num_batches_tracked`) for each InstanceNorm; the reference's `__patch_instance_norm_state_dict` removes them,
+    since its InstanceNorm keeps none. A layer holding nothing but these is such a norm (a BatchNorm also holds its
+    weight and bias), and has no counterpart where our model's InstanceNorms are parameter-free.
+    """
+    if not any(isinstance(layer, _InstanceNorm) and not layer.track_running_stats for layer in model.modules()):
+        return names
+    statistics_only = {layer for layer, leaves in _group_by_layer(names) if set(leaves) <= NORM_STATISTICS}
+    return [name for name in names if name.rpartition(".")[0] not in statistics_only]
+
+
 def reference_key_map(model: nn.Module, reference_keys: Iterable[str], source: str = "checkpoint") -> dict[str, str]:
     """Our state-dict key -> the reference's, by layer order, to load its checkpoints and compare against its tensors.
 
     Both implementations register their layers in forward order, so the i-th layer holding tensors in the
     reference is the i-th in ours; names differ, kinds must not. The reference's layer order is its names in
     numeric order (`model.model.1.model.3` comes after `model.model.1.model.2`), whatever order the keys come in.
+    Pre-0.4 InstanceNorm statistics are left out (`_without_instance_norm_statistics`).
     """
     ours = _group_by_layer(list(model.state_dict()))
-    theirs = _group_by_layer(sorted(reference_keys, key=_numeric_order))
+    names = _without_instance_norm_statistics(model, sorted(reference_keys, key=_numeric_order))
+    theirs = _group_by_layer(names)
     if len(ours) != len(theirs):
         raise ValueError(
             f"{source}: has {len(theirs)} layers with weights, {type(model).__name__}"
