@@ -44,8 +44,8 @@ class ImageSource:
 
 
 class ImageFiles(ImageSource):
-    def __init__(self, files: list[Path]):
-        self.files = files
+    def __init__(self, files: list[Path], folder: Path | None = None):
+        self.files, self.folder = files, folder  # the folder they were listed from, for error messages
 
     def __len__(self) -> int:
         return len(self.files)
@@ -115,13 +115,19 @@ def _image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
 
 
+def _folder_images(folder: Path) -> ImageFiles:
+    return ImageFiles(_image_files(folder), folder)
+
+
 def _domain_splits(location: str, args: argparse.Namespace) -> dict[str, ImageSource]:
     """The splits of one domain given on its own (`--dataset_A` or `--dataset_B`)."""
     path = Path(location)
     if path.is_dir() and _image_files(path):
-        return {"train": ImageFiles(_image_files(path))}
+        return {"train": _folder_images(path)}
     if path.is_dir() and any(child.is_dir() and _image_files(child) for child in path.iterdir()):
-        return {child.name: ImageFiles(_image_files(child)) for child in path.iterdir() if child.is_dir()}
+        return {child.name: _folder_images(child) for child in path.iterdir() if child.is_dir()}
+    if path.is_dir() and not is_dataset_folder(path):
+        raise ValueError(f"{location}: no images ({', '.join(IMAGE_EXTENSIONS)}) and no dataset files")
     loaded = datasets.load_dataset(location, cache_dir=args.cache_dir)
     tables = {"train": loaded} if isinstance(loaded, datasets.Dataset) else dict(loaded)
     splits = {}
@@ -135,12 +141,12 @@ def _domain_splits(location: str, args: argparse.Namespace) -> dict[str, ImageSo
 
 
 def _reference_layout(root: Path) -> dict[str, tuple[ImageSource, ImageSource]]:
-    """`trainA/ trainB/ testA/ testB/ ...` folders, by split name."""
+    """`trainA/ trainB/ testA/ testB/ ...` folders, by split name (plain `A/ B/` folders are paired data)."""
     splits = {}
-    for folder in sorted(root.glob("*A")):
+    for folder in sorted(root.glob("?*A")):
         partner = root / (folder.name[:-1] + "B")
         if folder.is_dir() and partner.is_dir():
-            splits[folder.name[:-1]] = (ImageFiles(_image_files(folder)), ImageFiles(_image_files(partner)))
+            splits[folder.name[:-1]] = (_folder_images(folder), _folder_images(partner))
     return splits
 
 
@@ -223,6 +229,11 @@ def _paired_read_unaligned(args: argparse.Namespace) -> UnpairedSplits:
 
 def _train_and_eval(splits: dict, args: argparse.Namespace, what: str) -> tuple[ImageSource, ImageSource]:
     name = _pick_eval(splits, args.eval_split, args.train_split, what)
+    used = [args.train_split] if name is None else [args.train_split, name]
+    for split in used:
+        if len(splits[split]) == 0:
+            folder = getattr(splits[split], "folder", None)
+            raise ValueError(f"{what}: split {split!r}{f' ({folder})' if folder else ''} has no images")
     if name is not None:
         train, evaluation = splits[args.train_split], splits[name]
     else:
