@@ -33,6 +33,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "reference_training"
 CASES_DIR = Path(os.environ.get("PIX2PIX_HUB_REFERENCE_CASES", FIXTURES))
 # torch.backends.cpu.get_cpu_capability() -> the oneDNN ISA cap (ONEDNN_MAX_CPU_ISA) that matches it.
 ONEDNN_ISA = {"AVX2": "AVX2", "AVX512": "AVX512_CORE"}
+ADAM_VARIANTS = {"fused_adam": True, "reference_adam": False}  # fused: our default; reference: --no_fused_adam
 
 
 def load_catalogue() -> dict:
@@ -153,8 +154,14 @@ def beyond_tolerance(differences: list[Difference]) -> list[Difference]:
     return [difference for difference in differences if difference.max_abs > difference.tolerance]
 
 
-def not_bitwise(differences: list[Difference]) -> list[Difference]:
-    return [dataclasses.replace(difference, tolerance=0.0) for difference in differences if not difference.bitwise]
+def assert_within_tolerances(run: str, differences: list[Difference]) -> None:
+    failed = beyond_tolerance(differences)
+    assert not failed, failure_report(run, failed, len(differences), "differ beyond the tolerances")
+
+
+def assert_bitwise(run: str, differences: list[Difference]) -> None:
+    failed = [dataclasses.replace(difference, tolerance=0.0) for difference in differences if not difference.bitwise]
+    assert not failed, failure_report(run, failed, len(differences), "are not bitwise equal")
 
 
 def first_step(differences: list[Difference]) -> list[Difference]:
@@ -163,14 +170,18 @@ def first_step(differences: list[Difference]) -> list[Difference]:
     return [difference for difference in differences if step_of(difference.name) == first]
 
 
-def print_report(runs: dict[str, list[Difference]]) -> None:
-    """A child's answer to `run_on_recorded_cpu`: its CPU capability and every comparison, as JSON on stdout."""
-    serialised = {run: [dataclasses.asdict(difference) for difference in found] for run, found in runs.items()}
-    print(json.dumps({"cpu_capability": torch.backends.cpu.get_cpu_capability(), "runs": serialised}))
+def report_every_run(compare_case: Callable[[str, bool], list[Difference]], cases: list[str]) -> None:
+    """A child's answer to `run_on_recorded_cpu`: every case under both Adams compared, as JSON on stdout."""
+    runs = {
+        f"{case}/{variant}": [dataclasses.asdict(difference) for difference in compare_case(case, fused_adam)]
+        for case in cases
+        for variant, fused_adam in ADAM_VARIANTS.items()
+    }
+    print(json.dumps({"cpu_capability": torch.backends.cpu.get_cpu_capability(), "runs": runs}))
 
 
 def run_on_recorded_cpu(module: str, function: str) -> dict[str, list[Difference]]:
-    """`module.function()` (which calls `print_report`) in a child whose oneDNN and ATen use the recorded ISA."""
+    """`module.function()` (which calls `report_every_run`) in a child whose oneDNN and ATen use the recorded ISA."""
     environment = CATALOGUE["environment"]
     if torch.__version__ != environment["torch"]:
         pytest.skip(f"the recorded numerics need PyTorch {environment['torch']}, not {torch.__version__}")

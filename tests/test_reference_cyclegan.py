@@ -28,19 +28,19 @@ from pix2pix_hub.methods.cyclegan import CycleGAN, CycleGANRecipe
 from pix2pix_hub.networks.reference import reference_key_map
 from pix2pix_hub.training.arguments import parse_args
 from tests.reference_cases import (
+    ADAM_VARIANTS,
     CASES_DIR,
     CATALOGUE,
     Difference,
-    beyond_tolerance,
+    assert_bitwise,
+    assert_within_tolerances,
     compare_tensors,
-    failure_report,
     first_step,
     load_case,
     load_initial_weights,
-    not_bitwise,
-    print_report,
     recorded_determinism,
     recorded_steps,
+    report_every_run,
     run_on_recorded_cpu,
     states_after,
     step_of,
@@ -62,7 +62,6 @@ REFERENCE_FLAGS = (
 )  # fmt: skip
 # The reference's network attribute names (cases.json key_conventions "NET names") -> our TrainingState's.
 NETWORKS = {"G_A": "generator_A", "G_B": "generator_B", "D_A": "discriminator_A", "D_B": "discriminator_B"}
-ADAM_VARIANTS = {"fused_adam": True, "reference_adam": False}  # fused: our default; reference: --no_fused_adam
 CYCLEGAN_CASES = training_cases("cycle_gan")
 
 
@@ -170,19 +169,12 @@ def test_first_cyclegan_step_on_this_cpu_matches_the_reference_within_its_tolera
     """Step 1 only: from identical weights it differs by rounding alone, whatever this CPU's kernels."""
     step_one = first_step(compare_case(case, ADAM_VARIANTS[variant]))
     assert {difference.name.split(".")[0] for difference in step_one} == {"loss", "out", "after1"}
-    failed = beyond_tolerance(step_one)
-    assert not failed, failure_report(f"{case} ({variant})", failed, len(step_one), "differ beyond the tolerances")
+    assert_within_tolerances(f"{case} ({variant})", step_one)
 
 
 def recorded_cpu_report() -> None:
     """Child-process entry point: every case and Adam variant compared, as JSON on stdout."""
-    print_report(
-        {
-            f"{case}/{variant}": compare_case(case, fused_adam)
-            for case in CYCLEGAN_CASES
-            for variant, fused_adam in ADAM_VARIANTS.items()
-        }
-    )
+    report_every_run(compare_case, CYCLEGAN_CASES)
 
 
 @pytest.fixture(scope="module")
@@ -193,13 +185,9 @@ def recorded_cpu_runs() -> dict[str, list[Difference]]:
 
 @pytest.mark.parametrize("case", CYCLEGAN_CASES)
 def test_three_cyclegan_steps_with_the_reference_adam_are_bitwise_equal_on_the_recorded_cpu(case, recorded_cpu_runs):
-    differences = recorded_cpu_runs[f"{case}/reference_adam"]
-    failed = not_bitwise(differences)
-    assert not failed, failure_report(f"{case} (reference_adam)", failed, len(differences), "are not bitwise equal")
+    assert_bitwise(f"{case} (reference_adam)", recorded_cpu_runs[f"{case}/reference_adam"])
 
 
 @pytest.mark.parametrize("case", CYCLEGAN_CASES)
 def test_three_cyclegan_steps_with_fused_adam_match_the_reference_on_the_recorded_cpu(case, recorded_cpu_runs):
-    differences = recorded_cpu_runs[f"{case}/fused_adam"]
-    failed = beyond_tolerance(differences)
-    assert not failed, failure_report(f"{case} (fused_adam)", failed, len(differences), "differ beyond the tolerances")
+    assert_within_tolerances(f"{case} (fused_adam)", recorded_cpu_runs[f"{case}/fused_adam"])

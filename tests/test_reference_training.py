@@ -27,18 +27,18 @@ from pix2pix_hub.methods.base import recipe_from_args
 from pix2pix_hub.methods.pix2pix import Pix2Pix, Pix2PixRecipe
 from pix2pix_hub.training.arguments import parse_args
 from tests.reference_cases import (
+    ADAM_VARIANTS,
     CASES_DIR,
     Difference,
-    beyond_tolerance,
+    assert_bitwise,
+    assert_within_tolerances,
     compare_tensors,
-    failure_report,
     first_step,
     load_case,
     load_initial_weights,
-    not_bitwise,
-    print_report,
     recorded_determinism,
     recorded_steps,
+    report_every_run,
     run_on_recorded_cpu,
     states_after,
     training_cases,
@@ -58,7 +58,6 @@ REFERENCE_FLAGS = (
 )  # fmt: skip
 # The reference's network attribute names (cases.json key_conventions "NET names") -> our TrainingState's.
 NETWORKS = {"G": "generator", "D": "discriminator"}
-ADAM_VARIANTS = {"fused_adam": True, "reference_adam": False}  # fused: our default; reference: --no_fused_adam
 # pix2pix training cases: the reference ran `--model pix2pix` and fed batches step by step.
 PIX2PIX_CASES = training_cases("pix2pix")
 
@@ -125,19 +124,12 @@ def test_the_case_set_holds_pix2pix_training_cases():
 def test_first_pix2pix_step_on_this_cpu_matches_the_reference_within_its_tolerances(case, variant):
     """Step 1 only: from identical weights it differs by rounding alone, whatever this CPU's kernels."""
     step_one = first_step(compare_case(case, ADAM_VARIANTS[variant]))
-    failed = beyond_tolerance(step_one)
-    assert not failed, failure_report(f"{case} ({variant})", failed, len(step_one), "differ beyond the tolerances")
+    assert_within_tolerances(f"{case} ({variant})", step_one)
 
 
 def recorded_cpu_report() -> None:
     """Child-process entry point: every case and Adam variant compared, as JSON on stdout."""
-    print_report(
-        {
-            f"{case}/{variant}": compare_case(case, fused_adam)
-            for case in PIX2PIX_CASES
-            for variant, fused_adam in ADAM_VARIANTS.items()
-        }
-    )
+    report_every_run(compare_case, PIX2PIX_CASES)
 
 
 @pytest.fixture(scope="module")
@@ -148,13 +140,9 @@ def recorded_cpu_runs() -> dict[str, list[Difference]]:
 
 @pytest.mark.parametrize("case", PIX2PIX_CASES)
 def test_three_pix2pix_steps_with_the_reference_adam_are_bitwise_equal_on_the_recorded_cpu(case, recorded_cpu_runs):
-    differences = recorded_cpu_runs[f"{case}/reference_adam"]
-    failed = not_bitwise(differences)
-    assert not failed, failure_report(f"{case} (reference_adam)", failed, len(differences), "are not bitwise equal")
+    assert_bitwise(f"{case} (reference_adam)", recorded_cpu_runs[f"{case}/reference_adam"])
 
 
 @pytest.mark.parametrize("case", PIX2PIX_CASES)
 def test_three_pix2pix_steps_with_fused_adam_match_the_reference_on_the_recorded_cpu(case, recorded_cpu_runs):
-    differences = recorded_cpu_runs[f"{case}/fused_adam"]
-    failed = beyond_tolerance(differences)
-    assert not failed, failure_report(f"{case} (fused_adam)", failed, len(differences), "differ beyond the tolerances")
+    assert_within_tolerances(f"{case} (fused_adam)", recorded_cpu_runs[f"{case}/fused_adam"])
