@@ -1,9 +1,10 @@
 """The networks, each family in its own module, all found through the registry (`create_generator("unet_256")`)."""
 
-from . import resnet, unet  # noqa: F401  (each family registers its variants on import)
+from . import pix2pixhd, resnet, unet  # noqa: F401  (each family registers its variants on import)
 from .blocks import NORMS, ConvNormAct, init_weights, make_norm
 from .discriminators import PatchDiscriminator
 from .generator import INFERENCE_MODES, PIX2PIX_PAPER_URL, Pix2PixGenerator
+from .pix2pixhd import GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator
 from .reference import load_reference_state_dict
 from .registry import (
     create_discriminator,
@@ -21,6 +22,9 @@ __all__ = [
     "NORMS",
     "PIX2PIX_PAPER_URL",
     "ConvNormAct",
+    "GlobalGenerator",
+    "LocalEnhancer",
+    "MultiscaleDiscriminator",
     "PatchDiscriminator",
     "Pix2PixGenerator",
     "ResnetGenerator",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import torch
@@ -16,6 +17,16 @@ PIX2PIX_PAPER_URL = "https://arxiv.org/abs/1611.07004"
 # "eval": standard PyTorch eval (running statistics, no dropout): deterministic.
 # "paper": as the paper's test.py ran it: batch statistics of each image and dropout on (the noise source).
 INFERENCE_MODES = ("eval", "paper")
+COMMON_ARGUMENTS = {"in_channels", "out_channels", "ngf", "norm", "use_dropout"}  # every factory's own
+
+
+def check_arch_options(arch: str, factory, options: dict) -> None:
+    """Refuse options the arch's factory does not take, naming the ones it does (config.json must rebuild it)."""
+    accepted = set(inspect.signature(factory).parameters) - COMMON_ARGUMENTS
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        takes = ", ".join(sorted(accepted)) or "none"
+        raise ValueError(f"arch {arch!r} has no option {', '.join(unknown)}; its arch_options are: {takes}")
 
 
 class Pix2PixGenerator(
@@ -35,6 +46,8 @@ class Pix2PixGenerator(
     to run at test time: "eval" (running statistics, no dropout; deterministic) or "paper" (each image normalised
     with its own batch statistics and dropout left on, as the paper's test.py did). `.eval()` keeps its standard
     PyTorch meaning; `prepare_for_inference()` applies the recorded mode, and the pipeline calls it.
+    `arch_options` are the arch's own keyword arguments beyond the common ones (pix2pixHD's "local":
+    `{"n_downsample_global": 4, "n_blocks_global": 9, "n_local_enhancers": 1, "n_blocks_local": 3}`).
     """
 
     def __init__(
@@ -46,9 +59,10 @@ class Pix2PixGenerator(
         norm: str = "batch",
         use_dropout: bool = True,
         inference_mode: str = "eval",
+        arch_options: dict | None = None,
     ):
         super().__init__()
-        generator_entry(arch)  # an unknown arch fails here, naming the registered ones
+        entry = generator_entry(arch)  # an unknown arch fails here, naming the registered ones
         check_choice("norm", norm, NORMS)
         check_choice("inference_mode", inference_mode, INFERENCE_MODES)
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("ngf", ngf)):
@@ -56,8 +70,18 @@ class Pix2PixGenerator(
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         self.arch, self.in_channels, self.out_channels = arch, in_channels, out_channels
         self.norm, self.inference_mode = norm, inference_mode
+        self.arch_options = dict(arch_options or {})
+        check_arch_options(entry.name, entry.factory, self.arch_options)
+        if not self.arch_options:  # config.json of an arch without options stays as it always was
+            self._hub_mixin_config.pop("arch_options", None)
         self.net = create_generator(
-            arch, in_channels=in_channels, out_channels=out_channels, ngf=ngf, norm=norm, use_dropout=use_dropout
+            arch,
+            in_channels=in_channels,
+            out_channels=out_channels,
+            ngf=ngf,
+            norm=norm,
+            use_dropout=use_dropout,
+            **self.arch_options,
         )
         init_weights(self)
 
