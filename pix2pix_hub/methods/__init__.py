@@ -13,6 +13,7 @@ from .base import Method
 BUILT_IN = {
     "pix2pix": "pix2pix_hub.methods.pix2pix:Pix2Pix",
     "cyclegan": "pix2pix_hub.methods.cyclegan:CycleGAN",
+    "pix2pixhd": "pix2pix_hub.methods.pix2pixhd:Pix2PixHD",
 }
 ALIASES = {"cycle_gan": "cyclegan"}  # the reference's --model names
 

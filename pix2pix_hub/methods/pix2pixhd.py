@@ -1,0 +1,418 @@
+"""pix2pixHD (Wang, Liu, Zhu, Tao, Kautz, Catanzaro, CVPR 2018): high-resolution conditional GANs on paired images.
+
+Read against the paper (Sec. 3) and the reference's `models/pix2pixHD_model.py` and `train.py` (NVIDIA/pix2pixHD).
+G is the global generator G1, or G1 inside the local enhancer G2 at twice the resolution; D is `num_D` PatchGANs at
+1, 1/2, ... of the resolution. One step asks the current D about the generated pair (detached), the real pair and
+the generated pair again; updates G on the LSGAN term plus lambda_feat x the L1 between D's features of the real
+and the generated pair (plus the VGG term when VGG19 weights are given); then updates D on half its fake + real terms.
+
+Coarse to fine is two runs, each resumable: `--netG global`, then `--netG local --load_pretrain <the global run>`,
+whose global part starts from the global run's generator and stays fixed for `--niter_fix_global` epochs, after
+which G's optimizer starts afresh over all of G (the reference's `update_fixed_params`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .base import Recipe, TrainingState, option
+from .paired import PairedData, PairedTranslation
+
+if TYPE_CHECKING:
+    import torch
+    from accelerate import Accelerator
+    from torch import nn
+
+    from ..evaluation.evaluate import Evaluation
+    from ..losses import GANLoss
+
+PAPER_URL = "https://arxiv.org/abs/1711.11585"
+REFERENCE_REPO_URL = "https://github.com/NVIDIA/pix2pixHD"
+PREPROCESS_MODES = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none")
+
+
+@dataclass(frozen=True)
+class Pix2PixHDRecipe(Recipe):
+    """pix2pixHD as its train options and scripts set it: G1 at 1024 px wide, 2 x 3-layer D, LSGAN + 10 x features."""
+
+    batch_size: int = option(
+        1, "images per process and step", flag="--train_batch_size", aliases=["--batch_size", "--batchSize"]
+    )
+    epochs: int = option(100, "epochs at the initial learning rate", aliases=["--n_epochs", "--niter"])
+    decay_epochs: int = option(100, "then epochs of linear decay", aliases=["--n_epochs_decay", "--niter_decay"])
+    preprocess: str = option(
+        "scale_width",
+        "augmentation (scale_width: width to --load_size, height in proportion, as the reference's default)",
+        "data",
+        choices=PREPROCESS_MODES,
+        aliases=["--resize_or_crop"],
+    )
+    load_size: int = option(1024, "scale or resize to this before cropping", "data", aliases=["--loadSize"])
+    crop_size: int = option(512, "crop size (crop modes) and evaluation width", "data", aliases=["--fineSize"])
+
+    generator_arch: str = option(
+        "global",
+        "global: G1; local: G1 + local enhancer G2",
+        "networks",
+        flag="--netG",
+        aliases=["--arch"],
+        choices=("global", "local"),
+    )
+    ngf: int = option(64, "generator width (local: G2's; its G1 runs at ngf * 2^n_local_enhancers)", "networks")
+    n_downsample_global: int = option(4, "G1's stride-2 convolutions", "networks")
+    n_blocks_global: int = option(9, "G1's residual blocks", "networks")
+    n_local_enhancers: int = option(1, "local enhancers (each doubles the resolution)", "networks")
+    n_blocks_local: int = option(3, "residual blocks per local enhancer", "networks")
+    label_nc: int = option(
+        0, "0: the source is an image (RGB colour maps); N: class-index label maps, one-hot encoded", "networks"
+    )
+    ndf: int = option(64, "discriminator width", "networks")
+    num_D: int = option(2, "discriminators, at 1, 1/2, 1/4 ... of the resolution", "networks")
+    n_layers_discriminator: int = option(3, "layers of each discriminator", "networks", flag="--n_layers_D")
+    norm: str = option("instance", "normalisation in G and D", "networks", choices=("batch", "instance", "none"))
+    use_dropout: bool = option(False, "dropout in the residual blocks", "networks")
+
+    gan_mode: str = option("lsgan", "adversarial loss (--no_lsgan: vanilla)", choices=("lsgan", "vanilla"))
+    lambda_feat: float = option(10.0, "weight of the feature-matching (and VGG) terms")
+    gan_feat_loss: bool = option(True, "no discriminator feature matching", flag="--no_ganFeat_loss")
+    vgg_weights: str = option(
+        "",
+        "VGG19 weights (torchvision layout, .safetensors or a torch state dict) to add the VGG perceptual term; "
+        "without them it is off (the reference's default is on, with ImageNet weights no package here ships)",
+    )
+    pool_size: int = option(0, "earlier fakes the discriminator also sees (0: only the current ones)")
+
+    load_pretrain: str = option(
+        "", "initialise G from this finished run's folder (a global run for --netG local)", "stages"
+    )
+    niter_fix_global: int = option(0, "--netG local: epochs in which only the outermost enhancer trains", "stages")
+
+
+PAPER = Pix2PixHDRecipe()
+
+
+class StageClock:
+    """Optimisation steps taken, checkpointed with the run: says when the fixed global generator joins training."""
+
+    def __init__(self, release_step: int = 0):
+        self.steps, self.release_step = 0, release_step
+
+    @property
+    def global_fixed(self) -> bool:
+        return self.steps < self.release_step
+
+    def state_dict(self) -> dict:
+        import torch
+
+        return {"steps": torch.tensor(self.steps)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.steps = int(state["steps"])
+
+
+class PerceptualLoss:
+    """The reference's VGGLoss: L1 between VGG19 activations (weights 1/32 ... 1), on images in [-1, 1] as it feeds."""
+
+    WEIGHTS = (1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0)
+
+    def __init__(self, weights_path: str):
+        from ..networks.pix2pixhd import load_vgg19_weights
+
+        self.path, self.vgg = weights_path, load_vgg19_weights(weights_path)
+
+    def __call__(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        import torch.nn.functional as F
+
+        self.vgg.to(fake.device)
+        pairs = zip(self.vgg(fake), self.vgg(real), strict=True)
+        return sum(weight * F.l1_loss(x, y.detach()) for weight, (x, y) in zip(self.WEIGHTS, pairs, strict=True))
+
+
+class ClassIndexMaps:
+    """Pairs whose source holds class indices (grey level i = class i), handed on as palette images.
+
+    PIL resizes palette images nearest-neighbour whatever it is asked for, so the shared augmentation keeps every
+    index, as the reference resizes label maps with NEAREST.
+    """
+
+    def __init__(self, pairs, label_nc: int):
+        self.pairs, self.label_nc = pairs, label_nc
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def load(self, index: int):
+        source, target = self.pairs.load(index)
+        return class_index_image(source, self.label_nc, self.pairs.name(index)), target
+
+    def name(self, index: int) -> str:
+        return self.pairs.name(index)
+
+    def stem(self, index: int) -> str:
+        return self.pairs.stem(index)
+
+    @property
+    def side_names(self) -> tuple[str, str]:
+        return self.pairs.side_names
+
+
+def class_index_image(image, label_nc: int, name: str):
+    """A label map (L, P, 16-bit or grey RGB) as a palette image of its class indices; refused if it holds colours."""
+    import numpy as np
+    from PIL import Image
+
+    if image.mode in ("L", "P", "I", "I;16"):
+        indices = np.asarray(image)
+    else:
+        rgb = np.asarray(image.convert("RGB"))
+        if not ((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()):
+            raise ValueError(
+                f"{name}: --label_nc {label_nc} reads label maps whose pixels are class indices (grey levels), "
+                "but this one holds colours; train colour label maps with --label_nc 0"
+            )
+        indices = rgb[..., 0]
+    if indices.size and int(indices.max()) >= label_nc:
+        raise ValueError(f"{name}: holds class index {int(indices.max())}, but --label_nc is {label_nc}")
+    return Image.fromarray(indices.astype(np.uint8), mode="L").convert("P")
+
+
+def multiscale_gan_loss(gan: GANLoss, predictions: list[list[torch.Tensor]], target_is_real: bool) -> torch.Tensor:
+    """The reference's GANLoss on a list of scales: the sum over scales of the loss on each one's last map."""
+    return sum(gan(scale[-1], target_is_real) for scale in predictions)
+
+
+def feature_matching_terms(
+    pred_fake: list[list[torch.Tensor]], pred_real: list[list[torch.Tensor]], n_layers: int, lambda_feat: float
+) -> list[torch.Tensor]:
+    """L1 between D's features of the generated and the real pair, every scale and layer but the last, weighted
+    1/num_D per scale and 4/(n_layers+1) per layer as the reference (its float order, so its rounding too)."""
+    import torch.nn.functional as F
+
+    weight = (1.0 / len(pred_fake)) * (4.0 / (n_layers + 1))
+    return [
+        weight * F.l1_loss(fake, real.detach()) * lambda_feat
+        for fake_scale, real_scale in zip(pred_fake, pred_real, strict=True)
+        for fake, real in zip(fake_scale[:-1], real_scale[:-1], strict=True)
+    ]
+
+
+def steps_per_epoch(pairs: int, recipe: Recipe, gradient_accumulation_steps: int) -> int:
+    """The loop's epoch in optimisation steps (`loop.set_up`: the run's steps // epochs, after accelerate shards
+    the batches over processes), so the global generator is released on the schedule's epoch boundary."""
+    from accelerate import PartialState
+
+    epochs = max(recipe.epochs + recipe.decay_epochs, 1)
+    batches = math.ceil(math.ceil(pairs * epochs / recipe.batch_size) / PartialState().num_processes)
+    return max(batches // gradient_accumulation_steps // epochs, 1)
+
+
+class Pix2PixHD(PairedTranslation):
+    """`--method pix2pixhd`: the reference's `Pix2PixHDModel.forward` and `train.py` update, step for step."""
+
+    name = "pix2pixhd"
+    Recipe = Pix2PixHDRecipe
+    description = "high-resolution paired translation: coarse-to-fine G, multi-scale D (Wang et al., CVPR 2018)"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        group = parser.add_argument_group("the reference's switches")
+        group.add_argument(
+            "--no_lsgan", dest="gan_mode", action="store_const", const="vanilla", default=argparse.SUPPRESS,
+            help="the vanilla GAN loss instead of LSGAN (same as --gan_mode vanilla)",
+        )  # fmt: skip
+        group.add_argument(
+            "--no_vgg_loss", dest="vgg_weights", action="store_const", const="", default=argparse.SUPPRESS,
+            help="no VGG loss (the default here: pass --vgg_weights to turn it on)",
+        )  # fmt: skip
+
+    def validate(self, args: argparse.Namespace) -> None:
+        super().validate(args)
+        if args.niter_fix_global and args.generator_arch != "local":
+            raise ValueError("--niter_fix_global fixes the global generator inside a local one: it needs --netG local")
+        if args.niter_fix_global < 0 or not 0 <= args.label_nc <= 256:
+            raise ValueError("--niter_fix_global must be >= 0 and --label_nc between 0 and 256")
+        for flag, path in (("--load_pretrain", args.load_pretrain), ("--vgg_weights", args.vgg_weights)):
+            if path and not Path(path).exists():
+                raise ValueError(f"{flag} {path}: no such file or folder")
+
+    def load_data(self, args: argparse.Namespace, recipe: Pix2PixHDRecipe) -> PairedData:
+        """The shared paired data; with --label_nc, sources read as class-index maps (one channel)."""
+        data = super().load_data(args, recipe)
+        if recipe.label_nc:
+            data.train_pairs = ClassIndexMaps(data.train_pairs, recipe.label_nc)
+            data.eval_pairs = ClassIndexMaps(data.eval_pairs, recipe.label_nc)
+            data.channels = (1, data.channels[1])
+            data.description += f"; sources read as maps of {recipe.label_nc} class indices (--label_nc)"
+        return data
+
+    def build(self, recipe: Pix2PixHDRecipe, data: PairedData, args: argparse.Namespace) -> TrainingState:
+        state = super().build(recipe, data, args)
+        release = recipe.niter_fix_global * steps_per_epoch(len(data.train), recipe, args.gradient_accumulation_steps)
+        state.extras["clock"].release_step = release
+        return state
+
+    def build_networks(
+        self, recipe: Pix2PixHDRecipe, channels: tuple[int, int], args: argparse.Namespace
+    ) -> TrainingState:
+        """G (global or local, from --load_pretrain if given), the multi-scale D, their Adams, the stage clock."""
+        from ..networks import Pix2PixGenerator, create_discriminator, init_weights
+        from ..networks.pix2pixhd import init_pix2pixhd_weights
+        from ..training.optim import adam, has_batch_norm
+        from .cyclegan import ImagePool
+
+        generator = Pix2PixGenerator(
+            recipe.generator_arch, channels[0], channels[1], recipe.ngf, recipe.norm, recipe.use_dropout, "eval",
+            arch_options(recipe),
+        )  # fmt: skip
+        encoding = getattr(generator.net.encoding, "out_channels", channels[0])
+        discriminator = create_discriminator(
+            "multiscale", in_channels=encoding + channels[1], ndf=recipe.ndf, norm=recipe.norm,
+            n_layers=recipe.n_layers_discriminator, num_D=recipe.num_D,
+        )  # fmt: skip
+        for network in (generator, discriminator):
+            if (recipe.init_type, recipe.init_gain) == ("normal", 0.02):
+                init_pix2pixhd_weights(network)  # the reference's: conv biases keep PyTorch's default init
+            else:
+                init_weights(network, recipe.init_type, recipe.init_gain)
+        if recipe.load_pretrain:
+            load_pretrained_generator(generator, recipe.load_pretrain)
+        fused = not args.no_fused_adam
+        return TrainingState(
+            modules={"generator": generator, "discriminator": discriminator},
+            optimizers={
+                "generator": adam(generator.parameters(), recipe, fused),
+                "discriminator": adam(discriminator.parameters(), recipe, fused),
+            },
+            extras={
+                "clock": StageClock(),
+                "pool": ImagePool(recipe.pool_size),
+                "perceptual": PerceptualLoss(recipe.vgg_weights) if recipe.vgg_weights else None,
+                # one D forward over fake and real stacked: exact only without batch norm
+                "stack_discriminator": not args.no_stacked_discriminator and not has_batch_norm(discriminator),
+            },
+        )
+
+    def training_step(
+        self, accelerator: Accelerator, state: TrainingState, batch: dict, recipe: Pix2PixHDRecipe
+    ) -> dict[str, torch.Tensor]:
+        """D's verdicts and every loss from one G forward, then G's update, then D's (the reference's train.py)."""
+        clock, generator = state.extras["clock"], state.modules["generator"]
+        if clock.release_step and clock.steps == clock.release_step:  # the reference's update_fixed_params
+            state.optimizers["generator"].state.clear()  # a new Adam over all of G: fresh moments and step counts
+        source, target = batch["source"], batch["target"]
+        label = accelerator.unwrap_model(generator).net.encoding(source)  # the reference's input_label
+        fake = generator(source)
+        losses = self.losses(accelerator, state, recipe, label, target, fake)
+        accelerator.backward(losses["G"])
+        if clock.global_fixed:  # the reference's G optimizer holds only the outermost enhancer until then
+            for parameter in accelerator.unwrap_model(generator).net.fixed_global_parameters():
+                parameter.grad = None
+        state.optimizers["generator"].step()
+        state.optimizers["generator"].zero_grad(set_to_none=True)
+        accelerator.backward(losses["D"])
+        state.optimizers["discriminator"].step()
+        state.optimizers["discriminator"].zero_grad(set_to_none=True)
+        clock.steps += int(accelerator.sync_gradients)
+        return {name: loss.detach() for name, loss in losses.items()}
+
+    @staticmethod
+    def losses(accelerator, state, recipe, label, target, fake) -> dict[str, torch.Tensor]:
+        """The reference's `Pix2PixHDModel.forward`: D_fake (pooled), D_real, G_GAN, G_GAN_Feat, G_VGG; G and D."""
+        import torch
+
+        from ..losses import GANLoss
+
+        gan, discriminator = GANLoss(recipe.gan_mode), state.modules["discriminator"]
+        discriminator.requires_grad_(True)
+        fake_pair = state.extras["pool"].query(torch.cat([label, fake.detach()], 1))
+        real_pair = torch.cat([label, target], 1)
+        if state.extras["stack_discriminator"]:
+            both = discriminator(torch.cat([fake_pair, real_pair]))
+            pred_fake_pool = [[feature[: len(fake)] for feature in scale] for scale in both]
+            pred_real = [[feature[len(fake) :] for feature in scale] for scale in both]
+        else:
+            pred_fake_pool, pred_real = discriminator(fake_pair), discriminator(real_pair)
+        # G's verdict goes through D without D's gradients: the DDP wrapper would wait for gradients D never gets
+        discriminator.requires_grad_(False)
+        pred_fake = accelerator.unwrap_model(discriminator)(torch.cat([label, fake], 1))
+        losses = {
+            "G_GAN": multiscale_gan_loss(gan, pred_fake, True),
+            "G_GAN_Feat": fake.new_zeros(()),
+            "G_VGG": fake.new_zeros(()),
+            "D_real": multiscale_gan_loss(gan, pred_real, True),
+            "D_fake": multiscale_gan_loss(gan, pred_fake_pool, False),
+        }
+        if recipe.gan_feat_loss:
+            terms = feature_matching_terms(pred_fake, pred_real, recipe.n_layers_discriminator, recipe.lambda_feat)
+            losses["G_GAN_Feat"] = sum(terms)
+        if state.extras["perceptual"] is not None:
+            losses["G_VGG"] = state.extras["perceptual"](fake, target) * recipe.lambda_feat
+        losses["G"] = losses["G_GAN"] + losses["G_GAN_Feat"] + losses["G_VGG"]
+        losses["D"] = (losses["D_fake"] + losses["D_real"]) * 0.5
+        return losses
+
+    def save(self, exported: dict[str, nn.Module], output_dir: Path, result: Evaluation, args) -> None:
+        """The paired Hub folder, its card saying which G was trained and whether the VGG term was used."""
+        from ..training.report import read_training_record
+        from .paired import paired_card
+
+        (output_dir / "README.md").unlink(missing_ok=True)  # save_pretrained keeps an old card; this run's replaces it
+        record = read_training_record(output_dir)
+        card = paired_card(record, result, args) | {"description": card_description(record["recipe"])}
+        exported[""].save_pretrained(output_dir, model_card_kwargs=card)
+
+
+def arch_options(recipe: Pix2PixHDRecipe) -> dict:
+    """The generator's config.json `arch_options`: every pix2pixHD option of its arch, spelled out."""
+    options = {"n_downsample_global": recipe.n_downsample_global, "n_blocks_global": recipe.n_blocks_global}
+    if recipe.generator_arch == "local":
+        options |= {"n_local_enhancers": recipe.n_local_enhancers, "n_blocks_local": recipe.n_blocks_local}
+    if recipe.label_nc:
+        options["label_nc"] = recipe.label_nc
+    return options
+
+
+def load_pretrained_generator(generator: nn.Module, folder: str) -> None:
+    """--load_pretrain: a global run's G into the local enhancer's global part (all but its head), or a run of the
+    same arch whole; anything that does not fit is refused with the widths that would."""
+    from ..networks import Pix2PixGenerator
+
+    pretrained = Pix2PixGenerator.from_pretrained(folder)
+    if pretrained.arch == generator.arch:
+        target, weights = generator.net, pretrained.net.state_dict()
+    elif (pretrained.arch, generator.arch) == ("global", "local"):
+        target = generator.net.global_part
+        weights = {key: value for key, value in pretrained.net.state_dict().items() if not key.startswith("head.")}
+    else:
+        raise ValueError(f"--load_pretrain {folder}: a {pretrained.arch!r} generator cannot start a {generator.arch!r}")
+    expected = target.state_dict()
+    wrong = [key for key in expected if key not in weights or weights[key].shape != expected[key].shape]
+    if wrong or len(weights) != len(expected):
+        levels = generator.arch_options.get("n_local_enhancers", 0)
+        what = f"{wrong[0]} differs" if wrong else "the layer counts differ"
+        raise ValueError(
+            f"--load_pretrain {folder}: its generator (ngf {pretrained._hub_mixin_config['ngf']}, arch_options "
+            f"{pretrained.arch_options}) does not fit this one's global part ({what}); a global run of ngf N "
+            f"starts a local one of --ngf N/{2**levels} with the same G1 options"
+        )
+    target.load_state_dict(weights)
+
+
+def card_description(recipe: dict) -> str:
+    """What the card says about the pix2pixHD specifics, the VGG term first (it is off unless weights were given)."""
+    vgg = (
+        f"used (VGG19 weights from `{Path(recipe['vgg_weights']).name}`)"
+        if recipe["vgg_weights"]
+        else "not used (no VGG19 weights were given)"
+    )
+    feat = f"on (lambda_feat {recipe['lambda_feat']})" if recipe["gan_feat_loss"] else "off"
+    generator = "global generator G1" if recipe["generator_arch"] == "global" else "G1 + local enhancer G2"
+    pretrained = f", G1 initialised from `{recipe['load_pretrain']}`" if recipe["load_pretrain"] else ""
+    return (
+        f"Trained as [pix2pixHD]({PAPER_URL}) (Wang et al., CVPR 2018; reference: {REFERENCE_REPO_URL}): "
+        f"{generator}{pretrained}, {recipe['num_D']} discriminators, {recipe['gan_mode']} GAN loss, "
+        f"discriminator feature matching {feat}, VGG perceptual loss {vgg}."
+    )
