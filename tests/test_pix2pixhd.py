@@ -305,7 +305,8 @@ def test_label_maps_of_class_indices_train_with_label_nc(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     config = json.loads((out / "config.json").read_text())
     assert config["in_channels"] == 1 and config["arch_options"]["label_nc"] == 3
-    run = train("--dataset", str(write_wide_pairs(tmp_path / "colours", 2, 1)), "--label_nc", "3", *QUIET)
+    colours = write_wide_pairs(tmp_path / "colours", 2, 1)
+    run = train("--dataset", str(colours), "--label_nc", "3", *QUIET, "--output_dir", str(tmp_path / "refused"))
     assert run.returncode != 0 and "holds colours; train colour label maps with --label_nc 0" in run.stderr
 
 
