@@ -4,6 +4,8 @@ python -m pix2pix_hub.convert checkpoints/facades_pix2pix/latest_net_G.pth --out
 python -m pix2pix_hub.convert latest_net_G.pth --out horse2zebra --arch resnet_9blocks --norm instance --no_dropout
 python -m pix2pix_hub.convert latest_net_G_A.pth latest_net_G_B.pth --out apple2orange \\
     --arch resnet_9blocks --norm instance --no_dropout
+python -m pix2pix_hub.convert latest_net_G.pth --out label2city_1024p --arch local --ngf 32 --norm instance \\
+    --no_dropout --arch_option n_downsample_global=4 --arch_option n_blocks_global=9   (a pix2pixHD run)
 
 One checkpoint becomes one generator folder (a pix2pix model, or one direction of a released CycleGAN, which the
 reference runs with `--model test --no_dropout`). Two are read as a CycleGAN's G_A (A -> B) and G_B (B -> A) and
@@ -15,6 +17,7 @@ statistics in InstanceNorm layers) load as the reference loads them.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -44,6 +47,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--norm", default="batch", choices=NORMS)
     parser.add_argument("--no_dropout", action="store_true", help="the model was trained with --no_dropout")
     parser.add_argument(
+        "--arch_option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an option of the arch beyond the ones above, e.g. pix2pixHD's n_blocks_global=9 (repeat for each)",
+    )
+    parser.add_argument(
         "--inference_mode",
         default="eval",
         choices=INFERENCE_MODES,
@@ -54,7 +64,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if len(args.checkpoint) > 2:
         parser.error(f"one checkpoint, or a CycleGAN's two (G_A, G_B); got {len(args.checkpoint)}")
+    if malformed := [option for option in args.arch_option if "=" not in option]:
+        parser.error(f"--arch_option takes NAME=VALUE, got {malformed[0]!r}")
     return args
+
+
+def arch_options(pairs: list[str]) -> dict:
+    """`--arch_option NAME=VALUE` flags as the generator's `arch_options` (numbers and booleans as JSON reads them)."""
+    options = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        try:
+            options[name] = json.loads(value)
+        except json.JSONDecodeError:
+            options[name] = value
+    return options
 
 
 def load_generator(path: Path, args: argparse.Namespace, channels: tuple[int, int]) -> Pix2PixGenerator:
@@ -67,6 +91,7 @@ def load_generator(path: Path, args: argparse.Namespace, channels: tuple[int, in
         norm=args.norm,
         use_dropout=not args.no_dropout,
         inference_mode=args.inference_mode,
+        arch_options=arch_options(args.arch_option),
     )
 
 

@@ -22,7 +22,7 @@ from accelerate import Accelerator
 from PIL import Image
 from safetensors.torch import load_file, save_file
 
-from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
+from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline, convert
 from pix2pix_hub.data import Preprocessing
 from pix2pix_hub.images import image_to_tensor
 from pix2pix_hub.methods.base import recipe_from_args
@@ -120,9 +120,12 @@ def test_a_reference_checkpoint_loads_and_converts_to_a_hub_folder(tmp_path, cas
     generator = Pix2PixGenerator.from_reference_checkpoint(path, **kwargs)
     with torch.no_grad():
         torch.testing.assert_close(generator(tensors["input.x"]), tensors["out.G"], rtol=0, atol=1e-5)
-    generator.save_pretrained(tmp_path / "hub")
-    assert torch.equal(
-        Pix2PixGenerator.from_pretrained(tmp_path / "hub")(tensors["input.x"]), generator(tensors["input.x"])
+    flags = ["--arch", arch, "--ngf", str(ngf), "--norm", "instance", "--no_dropout"]
+    flags += [f"--arch_option={name}={value}" for name, value in options.items()]
+    assert convert.main([str(path), "--out", str(tmp_path / "hub"), *flags]) == 0
+    converted = Pix2PixGenerator.from_pretrained(tmp_path / "hub")
+    assert converted.arch_options == options and torch.equal(
+        converted(tensors["input.x"]), generator(tensors["input.x"])
     )
     with pytest.raises(ValueError, match="layers with weights"):  # the G1 options must be the checkpoint's
         Pix2PixGenerator.from_reference_checkpoint(path, **kwargs | {"arch_options": options | {"n_blocks_global": 1}})
