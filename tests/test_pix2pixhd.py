@@ -185,6 +185,15 @@ def test_label_maps_are_one_hot_encoded_in_the_generator_with_an_instance_bounda
     assert generator(image).shape == (1, 3, 32, 64)
 
 
+def test_the_label_encoding_exports_to_onnx_with_the_network():
+    """One-hot classes and instance edges are ops of the graph, so the fast CPU path runs label-map models too."""
+    generator = tiny_local(2, label_nc=5, instance_edges=True)
+    indices = torch.cat([torch.randint(0, 5, (1, 1, 32, 64)), torch.randint(0, 3, (1, 1, 32, 64))], 1)
+    inputs = indices.float() / 127.5 - 1
+    fast, plain = (Pix2PixPipeline(generator, image_size=(32, 64), backend=b) for b in ("onnxruntime", "torch"))
+    torch.testing.assert_close(fast.forward(inputs), plain.forward(inputs), rtol=0, atol=1e-4)
+
+
 def test_class_index_maps_keep_their_indices_through_the_shared_resizing():
     """PIL resizes palette images nearest-neighbour: no blended, spurious classes appear at class borders."""
 

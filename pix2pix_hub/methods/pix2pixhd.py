@@ -232,8 +232,10 @@ class Pix2PixHD(PairedTranslation):
         super().validate(args)
         if args.niter_fix_global and args.generator_arch != "local":
             raise ValueError("--niter_fix_global fixes the global generator inside a local one: it needs --netG local")
-        if args.niter_fix_global < 0 or not 0 <= args.label_nc <= 256:
-            raise ValueError("--niter_fix_global must be >= 0 and --label_nc between 0 and 256")
+        if args.niter_fix_global < 0:
+            raise ValueError(f"--niter_fix_global must be 0 or more epochs, got {args.niter_fix_global}")
+        if not 0 <= args.label_nc <= 256:
+            raise ValueError(f"--label_nc must be between 0 and 256 (class indices are 8-bit), got {args.label_nc}")
         for flag, path in (("--load_pretrain", args.load_pretrain), ("--vgg_weights", args.vgg_weights)):
             if path and not Path(path).exists():
                 raise ValueError(f"{flag} {path}: no such file or folder")
