@@ -27,6 +27,10 @@ EXAMPLES_DIR = REPO_ROOT / "examples"
 HUB_ORG = "pix2pix-hub"
 
 InputKind = Literal["labels", "edges", "photo", "grayscale"]
+PAPERS = {
+    "pix2pix": "pix2pix (Isola et al., CVPR 2017): a conditional GAN trained on paired images",
+    "cyclegan": "CycleGAN (Zhu et al., ICCV 2017): two GANs with cycle consistency, trained on unpaired images",
+}
 
 
 def hub_online() -> bool:
@@ -66,6 +70,19 @@ class Task:
     train_direction: Literal["AtoB", "BtoA"]  # which half of that data set's "AB" images is the input
     palette: tuple[LabelClass, ...] = ()  # for "labels": the classes, background first
     examples: tuple[Example, ...] = ()
+    method: str = "pix2pix"  # the paper whose method made the weights (`--method` of the trainer)
+    weights: str | None = None  # the bundled folder / Hub repo name when several tasks share one (default: name)
+    subfolder: str | None = None  # the model inside it (a CycleGAN's "AtoB" or "BtoA")
+
+    @property
+    def paper(self) -> str:
+        """Which paper and method made the model, for the task card."""
+        return PAPERS[self.method]
+
+    @property
+    def sketchable(self) -> bool:
+        """Whether drawing the input makes sense (labels, edges), or only uploads do (photos)."""
+        return self.input_kind != "photo"
 
     @property
     def direction(self) -> str:
@@ -75,12 +92,17 @@ class Task:
     @property
     def hub_repo_id(self) -> str:
         """Where the project publishes this task's weights."""
-        return f"{HUB_ORG}/pix2pix-{self.name.replace('_', '-')}"
+        return f"{HUB_ORG}/{self.method}-{(self.weights or self.name).replace('_', '-')}"
 
     @property
     def bundled_dir(self) -> Path:
         """The weights shipped with the Space, usable without network."""
-        return WEIGHTS_DIR / self.name
+        return WEIGHTS_DIR / (self.weights or self.name)
+
+    @property
+    def weights_file(self) -> str:
+        """The weights file's path inside a model folder or Hub repo."""
+        return f"{self.subfolder}/{WEIGHTS_NAME}" if self.subfolder else WEIGHTS_NAME
 
     @property
     def override_env(self) -> str:
@@ -97,7 +119,7 @@ class Task:
         override = os.environ.get(self.override_env, "").strip()
         if override:
             return [override]
-        bundled = [str(self.bundled_dir)] if (self.bundled_dir / WEIGHTS_NAME).is_file() else []
+        bundled = [str(self.bundled_dir)] if (self.bundled_dir / self.weights_file).is_file() else []
         if hub_online():
             return [self.hub_repo_id] + bundled
         return bundled + [self.hub_repo_id]
@@ -106,9 +128,9 @@ class Task:
         """True when weights can load without the network: an override, the bundled folder or the HF cache."""
         for source in self.model_sources():
             if Path(source).is_dir():
-                if (Path(source) / WEIGHTS_NAME).is_file():
+                if (Path(source) / self.weights_file).is_file():
                     return True
-            elif isinstance(try_to_load_from_cache(source, WEIGHTS_NAME), str):
+            elif isinstance(try_to_load_from_cache(source, self.weights_file), str):
                 return True
         return False
 
@@ -118,7 +140,9 @@ class Task:
         offline = not hub_online()  # then a Hub repo id loads from the local HF cache or not at all, at once
         for source in self.model_sources():
             try:
-                return Pix2PixPipeline.from_pretrained(source, device=device, local_files_only=offline)
+                return Pix2PixPipeline.from_pretrained(
+                    source, device=device, local_files_only=offline, subfolder=self.subfolder
+                )
             except Exception as error:  # a missing repo, no network, a bad folder: try the next source
                 first_line = next(iter(str(error).splitlines()), "")
                 failures.append(f"{source}: {type(error).__name__}: {first_line}")
@@ -128,17 +152,22 @@ class Task:
 
     def how_to_get_weights(self) -> str:
         """The commands that give a task without weights some, for error messages and the task card."""
+        data = f"{self.dataset.upper()}_{'PAIRS' if self.method == 'pix2pix' else 'DOMAINS'}"
+        method = "" if self.method == "pix2pix" else f" --method {self.method}"
+        folder = f"weights/{self.weights or self.name}"
         return (
-            f"Train them with `accelerate launch train_accelerate.py --dataset {self.dataset.upper()}_PAIRS "
-            f"--direction {self.train_direction} --output_dir weights/{self.name}`, or point the app at any Hub "
+            f"Train them with `accelerate launch train_accelerate.py{method} --dataset {data} "
+            f"--direction {self.train_direction} --output_dir {folder}`, or point the app at any Hub "
             f"repo or folder with `{self.override_env}=REPO_ID_OR_FOLDER`."
         )
 
 
-def _examples(task: str, count: int) -> tuple[Example, ...]:
-    """The bundled `examples/<task>/<i>_input.jpg` files with their `<i>_target.jpg` ground truth."""
+def _examples(task: str, count: int, paired: bool = True) -> tuple[Example, ...]:
+    """The bundled `examples/<task>/<i>_input.jpg` files with their `<i>_target.jpg` ground truth (paired data)."""
     return tuple(
-        Example(EXAMPLES_DIR / task / f"{index}_input.jpg", EXAMPLES_DIR / task / f"{index}_target.jpg")
+        Example(
+            EXAMPLES_DIR / task / f"{index}_input.jpg", EXAMPLES_DIR / task / f"{index}_target.jpg" if paired else None
+        )
         for index in range(1, count + 1)
     )
 
@@ -210,6 +239,34 @@ TASKS: dict[str, Task] = {
             input_kind="photo",
             dataset="night2day",
             train_direction="BtoA",
+        ),
+        Task(
+            name="apple2orange",
+            title="Apples → oranges (CycleGAN)",
+            description="A photo of apples in, the same scene with oranges out: learnt from unpaired photos.",
+            source="apple photo",
+            target="orange photo",
+            input_kind="photo",
+            dataset="apple2orange",
+            train_direction="AtoB",
+            examples=_examples("apple2orange", 3, paired=False),
+            method="cyclegan",
+            weights="apple2orange",
+            subfolder="AtoB",
+        ),
+        Task(
+            name="orange2apple",
+            title="Oranges → apples (CycleGAN)",
+            description="A photo of oranges in, apples out: the other direction of the same CycleGAN.",
+            source="orange photo",
+            target="apple photo",
+            input_kind="photo",
+            dataset="apple2orange",
+            train_direction="AtoB",
+            examples=_examples("orange2apple", 3, paired=False),
+            method="cyclegan",
+            weights="apple2orange",
+            subfolder="BtoA",
         ),
         Task(
             name="cityscapes_label2photo",

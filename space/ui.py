@@ -13,6 +13,7 @@ import gradio as gr
 from PIL import Image
 
 from pix2pix_hub.hub import PROJECT_REPO_URL
+from pix2pix_hub.methods.cyclegan import PAPER_URL as CYCLEGAN_PAPER_URL
 from pix2pix_hub.methods.pix2pix import PAPER, PAPER_URL
 
 from .handlers import CACHE_CLEANUP, show_result, translate, translate_sketch
@@ -26,7 +27,10 @@ HOW_IT_WORKS = f"""
 generator with skip connections maps the input (resized to {PAPER.crop_size}×{PAPER.crop_size}) to the output;
 during training a 70×70 PatchGAN discriminator judges (input, output) pairs patch by patch, and an L1 loss
 (weight {PAPER.lambda_l1:g}) keeps the output close to the real target. One model is trained per task on paired
-images. Code, training and weights: [pix2pix-hub]({PROJECT_REPO_URL}).
+images. CycleGAN ([Zhu, Park, Isola, Efros, ICCV 2017]({CYCLEGAN_PAPER_URL})) needs no pairs: two generators learn
+the two directions between unpaired photo collections (apples and oranges), each kept honest by a discriminator
+of its target domain and by cycle consistency (a round trip must give back the input). Each task says which paper
+made its model. Code, training and weights: [pix2pix-hub]({PROJECT_REPO_URL}).
 """
 
 CSS = """
@@ -38,7 +42,7 @@ CSS = """
 
 def describe(task: Task) -> str:
     """The task's card: what goes in and out, and a notice when this machine has no weights for it."""
-    text = f"**{task.title}**. {task.description}"
+    text = f"**{task.title}**. {task.description} *Model: {task.paper}.*"
     if not task.has_local_weights():
         hub = f"The app will try the Hub repo `{task.hub_repo_id}`." if hub_online() else "The Hub is offline."
         text += f"\n\n⚠️ **No weights for this task on this machine.** {hub} {task.how_to_get_weights()}"
@@ -87,6 +91,7 @@ def select_task(task_name: str):
         describe(task),
         gr.Dataset(samples=samples, visible=bool(samples)),
         gr.ImageEditor(**sketch_props(task)),
+        gr.Tab(visible=task.sketchable),
         palette_legend(task),
         None,  # upload input
         None,  # upload output
@@ -119,6 +124,7 @@ class Widgets:
     upload_output: gr.Image
     upload_button: gr.Button
     sketch: gr.ImageEditor
+    sketch_tab: gr.Tab
     legend: gr.HTML
     sketch_output: gr.Image
     sketch_button: gr.Button
@@ -161,7 +167,7 @@ def _upload_tab() -> dict[str, Any]:
 
 def _sketch_tab(task: Task) -> dict[str, Any]:
     """A canvas with the task's brushes and their legend, and the sketch's translation."""
-    with gr.Tab("Sketch", id="sketch"):
+    with gr.Tab("Sketch", id="sketch", visible=task.sketchable) as sketch_tab:
         with gr.Row():
             with gr.Column():
                 sketch = gr.ImageEditor(
@@ -182,7 +188,13 @@ def _sketch_tab(task: Task) -> dict[str, Any]:
                 label="Output", format="png", interactive=False, buttons=["download"], elem_id="sketch-output"
             )
         sketch_button = gr.Button("Translate sketch", variant="primary", elem_id="sketch-button")
-    return {"sketch": sketch, "legend": legend, "sketch_output": sketch_output, "sketch_button": sketch_button}
+    return {
+        "sketch": sketch,
+        "sketch_tab": sketch_tab,
+        "legend": legend,
+        "sketch_output": sketch_output,
+        "sketch_button": sketch_button,
+    }
 
 
 def _compare_tab() -> dict[str, Any]:
@@ -209,7 +221,7 @@ def _connect(w: Widgets) -> None:
     w.task_choice.change(
         select_task,
         w.task_choice,
-        [w.task_card, w.examples, w.sketch, w.legend, w.upload_input, w.upload_output, w.sketch_output]
+        [w.task_card, w.examples, w.sketch, w.sketch_tab, w.legend, w.upload_input, w.upload_output, w.sketch_output]
         + [w.example_target, w.compare, w.compare_truth, w.latency],
         api_visibility="private",
     )

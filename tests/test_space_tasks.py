@@ -72,7 +72,20 @@ def test_label_tasks_have_a_named_palette_with_distinct_colours_and_others_draw_
 def test_examples_of_paired_tasks_are_files_with_their_ground_truth():
     for task in TASKS.values():
         for example in task.examples:
-            assert Image.open(example.input).size == Image.open(example.target).size
+            if task.method == "pix2pix":
+                assert Image.open(example.input).size == Image.open(example.target).size
+            else:  # unpaired data has no ground truth
+                assert example.target is None and Image.open(example.input).size[0] > 0
+
+
+def test_both_directions_of_a_cyclegan_are_tasks_on_one_weights_folder_without_a_sketch_tab():
+    forward, backward = get_task("apple2orange"), get_task("orange2apple")
+    assert forward.bundled_dir == backward.bundled_dir == WEIGHTS_DIR / "apple2orange"
+    assert (forward.subfolder, backward.subfolder) == ("AtoB", "BtoA")
+    assert forward.hub_repo_id == backward.hub_repo_id == "pix2pix-hub/cyclegan-apple2orange"
+    assert forward.weights_file == "AtoB/model.safetensors"
+    assert "CycleGAN" in forward.paper and not forward.sketchable and get_task("facades_label2photo").sketchable
+    assert "--method cyclegan" in forward.how_to_get_weights()
 
 
 def test_an_environment_variable_points_a_task_at_any_folder(tiny_model_dir, monkeypatch):
