@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline, convert
 from pix2pix_hub.data import Preprocessing
 from pix2pix_hub.images import image_to_tensor
 from pix2pix_hub.methods.base import recipe_from_args
-from pix2pix_hub.methods.pix2pixhd import PAPER, ClassIndexMaps, Pix2PixHD, Pix2PixHDRecipe
+from pix2pix_hub.methods.pix2pixhd import PAPER, ClassIndexMaps, Pix2PixHD, Pix2PixHDRecipe, card_description
 from pix2pix_hub.networks import MultiscaleDiscriminator, list_discriminators, list_generators
 from pix2pix_hub.networks.pix2pixhd import VGG19Features, instance_boundaries
 from pix2pix_hub.training.arguments import parse_args
@@ -280,6 +281,7 @@ def test_vgg_weights_from_a_file_add_the_perceptual_term(tmp_path):
     recipe, state = tiny_state("--vgg_weights", str(tmp_path / "vgg19.safetensors"))
     losses = Pix2PixHD.losses(Accelerator(cpu=True), state, recipe, label, real, fake)
     assert losses["G_VGG"] > 0 and torch.allclose(losses["G"], losses["G_GAN"] + losses["G_GAN_Feat"] + losses["G_VGG"])
+    assert "VGG perceptual loss used (VGG19 weights from `vgg19.safetensors`)" in card_description(asdict(recipe))
     with pytest.raises(ValueError, match="partial.pth: not VGG19 weights in torchvision's layout"):
         tiny_state("--vgg_weights", str(tmp_path / "partial.pth"))
 

@@ -8,7 +8,9 @@ and the generated pair (plus the VGG term when VGG19 weights are given); then up
 
 Coarse to fine is two runs, each resumable: `--netG global`, then `--netG local --load_pretrain <the global run>`,
 whose global part starts from the global run's generator and stays fixed for `--niter_fix_global` epochs, after
-which G's optimizer starts afresh over all of G (the reference's `update_fixed_params`).
+which G's optimizer starts afresh over all of G (the reference's `update_fixed_params`). That is the paper's schedule
+and its authors' description; the reference's train.py as published keeps stepping the optimizer it fetched before
+`update_fixed_params` replaced it, so there the global part never joins (nor does G's rate decay afterwards).
 """
 
 from __future__ import annotations
