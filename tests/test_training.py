@@ -135,6 +135,10 @@ def test_tiny_run_on_a_hub_dataset_writes_a_hub_folder_that_evaluate_scores_iden
     assert metrics["step"] == 4 and [entry["step"] for entry in metrics["history"]] == [2, 4]
     log = (out / "logs" / "train.log").read_text()
     assert "step 4: G_GAN" in log and "step 4 eval: l1" in log
+    # the console: a progress bar and a summary at each evaluation, no log lines glued onto the bar
+    assert "step 2 eval: l1" in run.stderr and "step 4 eval: l1" in run.stderr
+    assert " INFO " not in run.stderr and "Saving current state" not in run.stderr
+    assert "Saving current state" in log  # accelerate's checkpoint lines went to the log file
     assert list((out / "logs").rglob("events.out.tfevents.*")), "no TensorBoard events"
 
     photo = Image.fromarray(smooth_image(3, 40))
