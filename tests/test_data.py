@@ -159,6 +159,14 @@ def test_paper_preprocessing_crops_and_flips_source_and_target_alike():
     assert evaluation(image, image, rng=None)[0].size == (64, 64) and not evaluation.flip
 
 
+def test_scale_width_is_evaluated_at_the_width_it_trains_at():
+    """pix2pixHD trains --preprocess scale_width at --load_size wide: its evaluation view must not shrink that."""
+    image = Image.new("RGB", (200, 100), "grey")
+    training = Preprocessing(mode="scale_width", load_size=64, crop_size=32, size_multiple=4)
+    evaluation = training.for_evaluation()
+    assert training(image, image, random.Random(0))[0].size == evaluation(image, image, None)[0].size == (64, 32)
+
+
 @pytest.mark.parametrize(
     ("mode", "size", "expected"),
     [

@@ -81,3 +81,22 @@ def test_per_step_decay_is_still_available():
     decay = rates[STEPS_PER_EPOCH:]
     assert all(later < earlier for earlier, later in zip(decay, decay[1:], strict=False))
     assert math.isclose(decay[0], recipe.learning_rate)
+
+
+def pix2pixhd_rates_per_epoch(recipe: Recipe) -> list[float]:
+    """NVIDIA/pix2pixHD's train.py: after each epoch past niter, lr drops by lr0 / niter_decay."""
+    rate, rates = recipe.learning_rate, []
+    for epoch in range(1, recipe.epochs + recipe.decay_epochs + 1):
+        rates.append(rate)
+        if epoch > recipe.epochs:
+            rate -= recipe.learning_rate / recipe.decay_epochs
+    return rates
+
+
+@pytest.mark.parametrize("epochs", [(3, 4), (1, 1), (2, 5)])
+def test_pix2pixhd_schedule_equals_its_train_py_epoch_by_epoch(epochs):
+    recipe = Recipe(epochs=epochs[0], decay_epochs=epochs[1], lr_policy="linear_hd")
+    ours = rates_per_step(recipe)
+    for epoch, expected in enumerate(pix2pixhd_rates_per_epoch(recipe)):
+        in_epoch = ours[epoch * STEPS_PER_EPOCH : (epoch + 1) * STEPS_PER_EPOCH]
+        assert in_epoch == pytest.approx([expected] * STEPS_PER_EPOCH, rel=1e-12, abs=1e-15), f"epoch {epoch + 1}"

@@ -331,8 +331,10 @@ def test_a_global_run_writes_a_hub_folder_the_pipeline_runs_at_its_height_and_wi
     assert "pix2pixHD" in card and "VGG perceptual loss not used (no VGG19 weights were given)" in card
     training = json.loads((global_run / "training.json").read_text())
     assert training["method"] == "pix2pixhd" and training["steps"] == 8
-    generator = Pix2PixGenerator.from_pretrained(global_run)
-    pipes = [Pix2PixPipeline(generator, image_size=(32, 64), backend=backend) for backend in ("onnxruntime", "torch")]
+    pipes = [
+        Pix2PixPipeline.from_pretrained(global_run, image_size=(32, 64), backend=backend)
+        for backend in ("onnxruntime", "torch")
+    ]
     inputs = image_to_tensor(Image.open(global_run.parent / "pairs" / "A" / "test" / "0.png"))[None]
     torch.testing.assert_close(pipes[0].forward(inputs), pipes[1].forward(inputs), rtol=0, atol=1e-4)
     output = pipes[0](Image.open(global_run.parent / "pairs" / "A" / "test" / "1.png"))

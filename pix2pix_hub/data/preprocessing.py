@@ -42,8 +42,9 @@ class Preprocessing:
         return self.mode in ("resize_and_crop", "crop", "scale_width_and_crop")
 
     def for_evaluation(self) -> Preprocessing:
-        """Deterministic: load at `crop_size` (so nothing is cropped away by resizing), centre crop, no flip."""
-        return replace(self, load_size=self.crop_size, flip=False)
+        """Deterministic and no flip; crop modes load at `crop_size` (so resizing crops nothing away) and take the
+        centre; the others keep the training size (`scale_width` evaluates at the width it trains at)."""
+        return replace(self, load_size=self.crop_size if self.crops else self.load_size, flip=False)
 
     def __call__(
         self, source: Image.Image, target: Image.Image, rng: random.Random | None

@@ -67,13 +67,14 @@ class Pix2PixPipeline:
         device: str | torch.device | None = None,
         backend: str = "auto",
         precision: str = "auto",
+        image_size: Size | None = None,
         **hub_kwargs,
     ) -> Pix2PixPipeline:
-        """Load a generator saved with `save_pretrained` (a local folder or a Hub repo id), with its int8 calibration
-        if it has one."""
+        """Load a generator saved with `save_pretrained` (a local folder or a Hub repo id, `subfolder=` for one model
+        of several), with its int8 calibration if it has one."""
         generator = Pix2PixGenerator.from_pretrained(repo_or_dir, **hub_kwargs)
         calibration = find_calibration(repo_or_dir, **hub_kwargs) if precision != "float32" else None
-        return cls(generator, device=device, backend=backend, precision=precision, int8_calibration=calibration)
+        return cls(generator, device, image_size, backend=backend, precision=precision, int8_calibration=calibration)
 
     def __call__(
         self, images: ImageInput | Sequence[ImageInput], seed: int | None = None

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from ..evaluation.evaluate import Evaluation
 
-LR_POLICIES = ("linear", "step", "cosine", "linear_per_step")
+LR_POLICIES = ("linear", "linear_hd", "step", "cosine", "linear_per_step")
 INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")
 
 
@@ -47,7 +47,8 @@ class Recipe:
     )
     lr_policy: str = option(
         "linear",
-        "linear: the reference's per-epoch rule; step: x0.1 every --lr_decay_iters epochs; cosine; "
+        "linear: the reference's per-epoch rule; linear_hd: pix2pixHD's; step: x0.1 every --lr_decay_iters epochs; "
+        "cosine; "
         "linear_per_step: decay at every step",
         choices=LR_POLICIES,
     )

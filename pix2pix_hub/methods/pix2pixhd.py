@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .base import Recipe, TrainingState, option
+from .base import LR_POLICIES, Recipe, TrainingState, option
 from .paired import PairedData, PairedTranslation
 
 if TYPE_CHECKING:
@@ -46,6 +46,9 @@ class Pix2PixHDRecipe(Recipe):
     )
     epochs: int = option(100, "epochs at the initial learning rate", aliases=["--n_epochs", "--niter"])
     decay_epochs: int = option(100, "then epochs of linear decay", aliases=["--n_epochs_decay", "--niter_decay"])
+    lr_policy: str = option(
+        "linear_hd", "the learning-rate rule (linear_hd: pix2pixHD's linear decay to zero)", choices=LR_POLICIES
+    )
     preprocess: str = option(
         "scale_width",
         "augmentation (scale_width: width to --load_size, height in proportion, as the reference's default)",

@@ -24,11 +24,14 @@ def epoch_factor(recipe: Recipe) -> Callable[[int], float]:
     """The reference's `get_scheduler` rules as a function of the 0-based epoch (stepped at each epoch's end).
 
     linear: 1 - max(0, epoch + 1 - n_epochs) / (n_epochs_decay + 1), the reference's `lambda_rule` with
-    epoch_count 1, so the last epoch runs at lr / (n_epochs_decay + 1); step: x0.1 every `lr_decay_iters` epochs;
+    epoch_count 1, so the last epoch runs at lr / (n_epochs_decay + 1); linear_hd: pix2pixHD's train.py, which lowers
+    the rate by lr / niter_decay after each epoch past niter; step: x0.1 every `lr_decay_iters` epochs;
     cosine: `CosineAnnealingLR(T_max=n_epochs, eta_min=0)`.
     """
     if recipe.lr_policy == "linear":
         return lambda epoch: 1.0 - max(0, epoch + 1 - recipe.epochs) / float(recipe.decay_epochs + 1)
+    if recipe.lr_policy == "linear_hd":  # NVIDIA/pix2pixHD: lr0 / niter_decay less after each epoch past niter
+        return lambda epoch: 1.0 - max(0, epoch - recipe.epochs) / float(max(recipe.decay_epochs, 1))
     if recipe.lr_policy == "step":
         return lambda epoch: 0.1 ** (epoch // recipe.lr_decay_iters)
     if recipe.lr_policy == "cosine":
