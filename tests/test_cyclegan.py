@@ -6,10 +6,8 @@ Runs use tiny ResNet generators on 32x32 images in the reference's trainA/ train
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
-import time
 
 import torch
 from PIL import Image
@@ -17,9 +15,8 @@ from safetensors.torch import load_file
 
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
 from pix2pix_hub.evaluation.cycle import evaluate_cycle
-from pix2pix_hub.training.checkpoints import list_checkpoints
 from tests.paired_data import smooth_image
-from tests.test_training import QUIET, REPO, TINY, environment, free_port, train
+from tests.test_training import QUIET, TINY, environment, free_port, kill_after_first_checkpoint, train
 from tests.test_unpaired_data import arguments, datasets_of, write_reference_layout
 
 CYCLEGAN = ["--method", "cyclegan"]
@@ -81,20 +78,7 @@ def test_run_killed_after_a_checkpoint_resumes_to_the_same_weights_pools_and_pai
     common += ["--epochs", "50", "--decay_epochs", "50", "--pool_size", "2"]  # a full pool swaps at random from step 3
 
     killed = tmp_path / "killed"
-    process = subprocess.Popen(
-        [sys.executable, str(REPO / "train_accelerate.py"), *TINY, *common, "--output_dir", str(killed)]
-        + ["--checkpointing_steps", "3", "--max_train_steps", "1000"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=environment(),
-    )
-    deadline = time.monotonic() + 240
-    while not list_checkpoints(killed) and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert list_checkpoints(killed), "the run never wrote a checkpoint"
-    checkpoint = list_checkpoints(killed)[-1]
+    checkpoint = kill_after_first_checkpoint([*TINY, *common], killed, 3)
     pools = saved_pools(checkpoint)
     assert [tuple(pool.shape) for pool in pools] == [(2, 3, 32, 32)] * 2  # both pools, full: restored on resume
     resumed_from = int(checkpoint.name.split("-")[1])

@@ -8,11 +8,7 @@ seconds on two shared cores; the code paths are the full-width ones.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
-import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -33,6 +29,8 @@ from pix2pix_hub.networks.pix2pixhd import VGG19Features, instance_boundaries
 from pix2pix_hub.training.arguments import parse_args
 from pix2pix_hub.training.checkpoints import list_checkpoints
 from tests.reference_cases import load_case
+from tests.test_training import kill_after_first_checkpoint
+from tests.test_training import train as run_trainer
 
 REPO = Path(__file__).resolve().parent.parent
 # height 32 x width 64 pairs, scaled by width as the reference's default --resize_or_crop scale_width
@@ -42,14 +40,9 @@ QUIET = ["--report_to", "none", "--eval_steps", "0", "--checkpointing_steps", "0
 LOCAL_OPTIONS = {"n_downsample_global": 2, "n_blocks_global": 1, "n_local_enhancers": 1, "n_blocks_local": 1}
 
 
-def environment() -> dict[str, str]:
-    return {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
-
-
 def train(*flags: str) -> subprocess.CompletedProcess:
-    """The trainer as a user runs it; returns the finished process (check its returncode)."""
-    command = [sys.executable, str(REPO / "train_accelerate.py"), *TINY, *flags]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=environment())
+    """The trainer as a user runs it, on tiny pix2pixHD networks; returns the finished process."""
+    return run_trainer(*flags, tiny=TINY)
 
 
 def write_wide_pairs(root: Path, train: int = 4, test: int = 2) -> Path:
@@ -389,20 +382,7 @@ def test_the_local_stage_killed_after_a_checkpoint_resumes_to_the_same_weights(g
     flags += ["--dataset", str(global_run.parent / "pairs"), "--epochs", "50", "--decay_epochs", "50"]
     flags += ["--report_to", "none", "--eval_steps", "0"]
     killed = tmp_path / "killed"
-    process = subprocess.Popen(
-        [sys.executable, str(REPO / "train_accelerate.py"), *TINY, *flags, "--output_dir", str(killed)]
-        + ["--checkpointing_steps", "2", "--max_train_steps", "1000"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=environment(),
-    )
-    deadline = time.monotonic() + 240
-    while not list_checkpoints(killed) and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert list_checkpoints(killed), "the run never wrote a checkpoint"
-    resumed_from = int(list_checkpoints(killed)[-1].name.split("-")[1])
+    resumed_from = int(kill_after_first_checkpoint([*TINY, *flags], killed, 2).name.split("-")[1])
     final_step = resumed_from + 8
 
     resume = ["--resume_from_checkpoint", "latest", "--checkpointing_steps", "0", "--max_train_steps", str(final_step)]

@@ -35,10 +35,34 @@ def environment(**extra: str) -> dict[str, str]:
     return {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO), **extra}
 
 
-def train(*flags: str, launcher: tuple[str, ...] = (sys.executable,), env: dict | None = None, timeout: int = 300):
-    """Run the trainer as a user would; returns the finished process (check its returncode)."""
-    command = [*launcher, str(REPO / "train_accelerate.py"), *TINY, *flags]
+def train(
+    *flags: str,
+    launcher: tuple[str, ...] = (sys.executable,),
+    env: dict | None = None,
+    timeout: int = 300,
+    tiny: list[str] = TINY,
+):
+    """Run the trainer as a user would (on `tiny` networks); returns the finished process (check its returncode)."""
+    command = [*launcher, str(REPO / "train_accelerate.py"), *tiny, *flags]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env or environment())
+
+
+def kill_after_first_checkpoint(flags: list[str], output_dir: Path, checkpointing_steps: int) -> Path:
+    """Start a long run (the same flags as its straight twin), SIGKILL it once a checkpoint exists; the checkpoint."""
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "train_accelerate.py"), *flags, "--output_dir", str(output_dir)]
+        + ["--checkpointing_steps", str(checkpointing_steps), "--max_train_steps", "1000"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=environment(),
+    )
+    deadline = time.monotonic() + 240
+    while not list_checkpoints(output_dir) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert list_checkpoints(output_dir), "the run never wrote a checkpoint"
+    return list_checkpoints(output_dir)[-1]
 
 
 def free_port() -> int:
@@ -225,20 +249,7 @@ def test_run_killed_after_a_checkpoint_resumes_to_the_same_weights(tmp_path):
     common += ["--epochs", "50", "--decay_epochs", "50", "--train_batch_size", "2"]  # one schedule for every run
 
     killed = tmp_path / "killed"
-    process = subprocess.Popen(
-        [sys.executable, str(REPO / "train_accelerate.py"), *TINY, *common, "--output_dir", str(killed)]
-        + ["--checkpointing_steps", "2", "--max_train_steps", "1000"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=environment(),
-    )
-    deadline = time.monotonic() + 240
-    while not list_checkpoints(killed) and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.05)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    assert list_checkpoints(killed), "the run never wrote a checkpoint"
-    resumed_from = int(list_checkpoints(killed)[-1].name.split("-")[1])
+    resumed_from = int(kill_after_first_checkpoint([*TINY, *common], killed, 2).name.split("-")[1])
     final_step = resumed_from + 3
 
     resume = ["--resume_from_checkpoint", "latest", "--max_train_steps", str(final_step)]
