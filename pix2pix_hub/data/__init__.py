@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .dataset import EpochSampler, PairedImageDataset, collate_pairs, image_channels
+    from .pairs import PairSource
     from .preprocessing import PREPROCESS_MODES, Preprocessing
-    from .sources import DIRECTIONS, DataSpec, PairSource, Subset, load_splits
+    from .sources import DIRECTIONS, DataSpec, Subset, load_splits
 
 _HOME = {
     "EpochSampler": ".dataset",
@@ -22,7 +23,7 @@ _HOME = {
     "Preprocessing": ".preprocessing",
     "DIRECTIONS": ".sources",
     "DataSpec": ".sources",
-    "PairSource": ".sources",
+    "PairSource": ".pairs",
     "Subset": ".sources",
     "load_splits": ".sources",
 }

@@ -25,6 +25,7 @@ from PIL import Image
 
 from ..images import open_image, prepare_image
 from .arguments import DIRECTIONS
+from .pairs import PairSource
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".tif", ".tiff", ".webp")
 
@@ -45,28 +46,6 @@ class DataSpec:
     eval_split_fraction: float = 0.1  # held out of the train split when the dataset has no eval split
     split_seed: int = 0
     cache_dir: str | None = None
-
-
-class PairSource:
-    """Indexable (source, target) image pairs; subclasses say where they are stored."""
-
-    def __len__(self) -> int:
-        raise NotImplementedError
-
-    def load(self, index: int) -> tuple[Image.Image, Image.Image]:
-        raise NotImplementedError
-
-    def name(self, index: int) -> str:
-        raise NotImplementedError
-
-    def stem(self, index: int) -> str:
-        """A short identifier of pair `index` (its file name without extension, or its row number)."""
-        raise NotImplementedError
-
-    @property
-    def side_names(self) -> tuple[str, str]:
-        """What the source and the target are called in this dataset (columns, or A/B)."""
-        raise NotImplementedError
 
 
 class ABPairs(PairSource):

@@ -26,8 +26,9 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from ..images import image_to_tensor, open_image, prepare_image
+from .pairs import PairSource, PairView
 from .preprocessing import Preprocessing
-from .sources import EVAL_SPLIT_PREFERENCE, IMAGE_EXTENSIONS, PairSource, is_dataset_folder, load_splits, load_table
+from .sources import EVAL_SPLIT_PREFERENCE, IMAGE_EXTENSIONS, is_dataset_folder, load_splits, load_table
 
 
 class ImageSource:
@@ -252,22 +253,12 @@ def _oriented(a, b, eval_pairs: PairSource | None, description: str, args: argpa
     return UnpairedSplits(a[0], b[0], a[1], b[1], f"{description} ({counts})", eval_pairs)
 
 
-class SwappedPairs(PairSource):
-    def __init__(self, pairs: PairSource):
-        self.pairs = pairs
-
-    def __len__(self) -> int:
-        return len(self.pairs)
+class SwappedPairs(PairView):
+    """Pairs with source and target exchanged (--direction BtoA on aligned eval data)."""
 
     def load(self, index: int) -> tuple[Image.Image, Image.Image]:
         source, target = self.pairs.load(index)
         return target, source
-
-    def name(self, index: int) -> str:
-        return self.pairs.name(index)
-
-    def stem(self, index: int) -> str:
-        return self.pairs.stem(index)
 
     @property
     def side_names(self) -> tuple[str, str]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..data.pairs import PairView
 from .base import LR_POLICIES, Recipe, TrainingState, option
 from .paired import PairedData, PairedTranslation
 
@@ -137,7 +138,7 @@ class PerceptualLoss:
         return sum(weight * F.l1_loss(x, y.detach()) for weight, (x, y) in zip(self.WEIGHTS, pairs, strict=True))
 
 
-class ClassIndexMaps:
+class ClassIndexMaps(PairView):
     """Pairs whose source holds class indices (grey level i = class i), handed on as palette images.
 
     PIL resizes palette images nearest-neighbour whatever it is asked for, so the shared augmentation keeps every
@@ -145,24 +146,12 @@ class ClassIndexMaps:
     """
 
     def __init__(self, pairs, label_nc: int):
-        self.pairs, self.label_nc = pairs, label_nc
-
-    def __len__(self) -> int:
-        return len(self.pairs)
+        super().__init__(pairs)
+        self.label_nc = label_nc
 
     def load(self, index: int):
         source, target = self.pairs.load(index)
         return class_index_image(source, self.label_nc, self.pairs.name(index)), target
-
-    def name(self, index: int) -> str:
-        return self.pairs.name(index)
-
-    def stem(self, index: int) -> str:
-        return self.pairs.stem(index)
-
-    @property
-    def side_names(self) -> tuple[str, str]:
-        return self.pairs.side_names
 
 
 def class_index_image(image, label_nc: int, name: str):
