@@ -91,7 +91,7 @@ class Pix2PixGenerator(
         return self.net.size_multiple
 
     @property
-    def native_size(self) -> int:
+    def native_size(self) -> int | tuple[int, int]:
         """The resolution the paper trains this architecture at; the pipeline resizes to it."""
         return generator_entry(self.arch).native_size
 

@@ -19,14 +19,14 @@ class GeneratorEntry:
 
     name: str
     factory: Callable[..., nn.Module]
-    native_size: int
+    native_size: int | tuple[int, int]  # a square side, or (height, width) for non-square archs (pix2pixHD)
 
 
 _GENERATORS: dict[str, GeneratorEntry] = {}
 _DISCRIMINATORS: dict[str, Callable[..., nn.Module]] = {}
 
 
-def register_generator(name: str, native_size: int = 256) -> Callable:
+def register_generator(name: str, native_size: int | tuple[int, int] = 256) -> Callable:
     """Decorator: `factory(in_channels, out_channels, ngf, norm, use_dropout, **options) -> nn.Module`.
 
     The module it returns has a `size_multiple` attribute (input height and width must be multiples of it).
