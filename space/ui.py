@@ -33,6 +33,7 @@ of its target domain and by cycle consistency (a round trip must give back the i
 made its model. Code, training and weights: [pix2pix-hub]({PROJECT_REPO_URL}).
 """
 
+NO_SKETCH = "This task translates photos, which one cannot sketch: pick an example or upload one in the Upload tab."
 CSS = """
 .legend { display: flex; flex-wrap: wrap; gap: 4px 12px; font-size: 0.9em; }
 .swatch i { display: inline-block; width: 14px; height: 14px; margin-right: 4px; vertical-align: middle;
@@ -91,7 +92,8 @@ def select_task(task_name: str):
         describe(task),
         gr.Dataset(samples=samples, visible=bool(samples)),
         gr.ImageEditor(**sketch_props(task)),
-        gr.Tab(visible=task.sketchable),
+        gr.Column(visible=task.sketchable),
+        gr.Markdown(visible=not task.sketchable),
         palette_legend(task),
         None,  # upload input
         None,  # upload output
@@ -124,7 +126,8 @@ class Widgets:
     upload_output: gr.Image
     upload_button: gr.Button
     sketch: gr.ImageEditor
-    sketch_tab: gr.Tab
+    sketch_area: gr.Column
+    no_sketch: gr.Markdown
     legend: gr.HTML
     sketch_output: gr.Image
     sketch_button: gr.Button
@@ -166,31 +169,35 @@ def _upload_tab() -> dict[str, Any]:
 
 
 def _sketch_tab(task: Task) -> dict[str, Any]:
-    """A canvas with the task's brushes and their legend, and the sketch's translation."""
-    with gr.Tab("Sketch", id="sketch", visible=task.sketchable) as sketch_tab:
-        with gr.Row():
-            with gr.Column():
-                sketch = gr.ImageEditor(
-                    **sketch_props(task),
-                    label="Sketch",
-                    type="pil",
-                    image_mode="RGB",
-                    format="png",
-                    sources=["upload"],
-                    transforms=[],
-                    canvas_size=(SKETCH_SIZE, SKETCH_SIZE),
-                    fixed_canvas=True,
-                    layers=False,
-                    elem_id="sketch-input",
+    """A canvas with the task's brushes and their legend, and the sketch's translation; for tasks that translate
+    photos (where drawing makes no sense) a note instead (Gradio cannot hide a tab after the page is built)."""
+    with gr.Tab("Sketch", id="sketch"):
+        no_sketch = gr.Markdown(NO_SKETCH, visible=not task.sketchable, elem_id="sketch-unavailable")
+        with gr.Column(visible=task.sketchable) as sketch_area:
+            with gr.Row():
+                with gr.Column():
+                    sketch = gr.ImageEditor(
+                        **sketch_props(task),
+                        label="Sketch",
+                        type="pil",
+                        image_mode="RGB",
+                        format="png",
+                        sources=["upload"],
+                        transforms=[],
+                        canvas_size=(SKETCH_SIZE, SKETCH_SIZE),
+                        fixed_canvas=True,
+                        layers=False,
+                        elem_id="sketch-input",
+                    )
+                    legend = gr.HTML(palette_legend(task))
+                sketch_output = gr.Image(
+                    label="Output", format="png", interactive=False, buttons=["download"], elem_id="sketch-output"
                 )
-                legend = gr.HTML(palette_legend(task))
-            sketch_output = gr.Image(
-                label="Output", format="png", interactive=False, buttons=["download"], elem_id="sketch-output"
-            )
-        sketch_button = gr.Button("Translate sketch", variant="primary", elem_id="sketch-button")
+            sketch_button = gr.Button("Translate sketch", variant="primary", elem_id="sketch-button")
     return {
         "sketch": sketch,
-        "sketch_tab": sketch_tab,
+        "sketch_area": sketch_area,
+        "no_sketch": no_sketch,
         "legend": legend,
         "sketch_output": sketch_output,
         "sketch_button": sketch_button,
@@ -221,7 +228,8 @@ def _connect(w: Widgets) -> None:
     w.task_choice.change(
         select_task,
         w.task_choice,
-        [w.task_card, w.examples, w.sketch, w.sketch_tab, w.legend, w.upload_input, w.upload_output, w.sketch_output]
+        [w.task_card, w.examples, w.sketch, w.sketch_area, w.no_sketch, w.legend, w.upload_input, w.upload_output]
+        + [w.sketch_output]
         + [w.example_target, w.compare, w.compare_truth, w.latency],
         api_visibility="private",
     )

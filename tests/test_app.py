@@ -23,7 +23,9 @@ from space.tasks import TASKS, get_task
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO_ROOT / "test-artifacts"
-WITH_WEIGHTS = ("facades_label2photo", "sat2map", "map2sat")
+PIX2PIX_TASKS = ("facades_label2photo", "sat2map", "map2sat")
+CYCLEGAN_TASKS = ("apple2orange", "orange2apple")  # one two-direction folder, a subfolder each
+WITH_WEIGHTS = PIX2PIX_TASKS + CYCLEGAN_TASKS
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -51,11 +53,16 @@ def running_app(tmp_path_factory):
     root = tmp_path_factory.mktemp("app")
     torch.manual_seed(0)
     Pix2PixGenerator(ngf=8).save_pretrained(root / "tiny")
+    for direction in ("AtoB", "BtoA"):
+        Pix2PixGenerator("resnet_6blocks", ngf=4, norm="instance", use_dropout=False).save_pretrained(
+            root / "cyclegan" / direction
+        )
     env = {
         "HF_HUB_OFFLINE": "1",
         "HF_HOME": str(root / "hf"),
         "GRADIO_TEMP_DIR": str(root / "uploads"),
-        **{get_task(name).override_env: str(root / "tiny") for name in WITH_WEIGHTS},
+        **{get_task(name).override_env: str(root / "tiny") for name in PIX2PIX_TASKS},
+        **{get_task(name).override_env: str(root / "cyclegan") for name in CYCLEGAN_TASKS},
     }
     log = root / "app.log"
     process, url = start_app(env, log, timeout=180)
@@ -72,8 +79,14 @@ def client(running_app):
 
 
 @pytest.fixture(scope="module")
-def expected_pipeline(running_app):
-    return Pix2PixPipeline.from_pretrained(running_app.model_dir, device="cpu")
+def expected_pipelines(running_app):
+    """What each weighted task's model gives through the library, loaded as a user would."""
+    pipelines = {name: Pix2PixPipeline.from_pretrained(running_app.model_dir, device="cpu") for name in PIX2PIX_TASKS}
+    cyclegan = running_app.root / "cyclegan"
+    return pipelines | {
+        name: Pix2PixPipeline.from_pretrained(cyclegan, device="cpu", subfolder=get_task(name).subfolder)
+        for name in CYCLEGAN_TASKS
+    }
 
 
 def _pixels(image: Image.Image) -> np.ndarray:
@@ -87,11 +100,11 @@ def _translate(client: Client, task: str, path: Path) -> Image.Image:
 # --- gradio_client ---------------------------------------------------------------------------------------------
 
 
-def test_every_task_with_weights_translates_through_the_api_exactly_as_the_pipeline(client, expected_pipeline):
+def test_every_task_with_weights_translates_through_the_api_exactly_as_the_pipeline(client, expected_pipelines):
     for name in WITH_WEIGHTS:
         example = get_task(name).examples[0]
         output = _translate(client, name, example.input)
-        expected = expected_pipeline(Image.open(example.input))
+        expected = expected_pipelines[name](Image.open(example.input))
         assert output.size == expected.size == (256, 256)
         assert np.abs(_pixels(output) - _pixels(expected)).max() <= 1, name
 
@@ -331,6 +344,29 @@ def test_browser_example_fills_both_compare_sliders_with_two_images_each(page):
     target = _pixels(Image.open(example.target))
     assert min(np.abs(pixels - target).mean() for pixels in shown_truth.values()) < 3  # the real photo is shown
     _screenshot(page, "app-compare.png")
+
+
+def test_browser_cyclegan_task_offers_upload_and_compare_and_no_canvas(page):
+    task = get_task("apple2orange")
+    page.get_by_label("Task").click()
+    page.get_by_role("option", name=task.title).click()
+    page.get_by_text("CycleGAN (Zhu et al., ICCV 2017)").first.wait_for(timeout=60_000)
+    page.get_by_role("tab", name="Sketch").click()
+    page.locator("#sketch-unavailable").wait_for(state="visible", timeout=60_000)
+    assert not page.locator("#sketch-input").is_visible()  # photos are not drawn: a note instead of a canvas
+    page.get_by_role("tab", name="Upload").click()
+    page.locator("#examples button, #examples .gallery-item").first.click()
+    (src,) = _wait_for_image(page, "#upload-output")
+    assert _fetch_image(page, src).size == Image.open(task.examples[0].input).size
+    page.get_by_role("tab", name="Compare").click()
+    assert len(set(_wait_for_image(page, "#compare-io", count=2))) == 2
+    assert not page.locator("#compare-truth").is_visible()  # unpaired data: no ground truth to compare with
+    _screenshot(page, "app-cyclegan-compare.png")
+    page.get_by_label("Task").click()
+    page.get_by_role("option", name=get_task("facades_label2photo").title).click()
+    page.get_by_role("tab", name="Sketch").click()
+    page.locator("#sketch-input").wait_for(state="visible", timeout=60_000)  # back for a task one can draw
+    assert not page.locator("#sketch-unavailable").is_visible()
 
 
 def test_browser_sketch_with_a_palette_brush_is_translated(page):
