@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from ..data.unpaired import UnpairedSplits
     from ..evaluation.evaluate import Evaluation
+    from ..losses import GANLoss
 
 PAPER_URL = "https://arxiv.org/abs/1703.10593"
 DIRECTIONS = {"AtoB": "generator_A", "BtoA": "generator_B"}  # exported subfolder -> trained network
@@ -203,7 +204,13 @@ class CycleGAN(Method):
         return {name: loss.detach() for name, loss in losses.items()}
 
     @staticmethod
-    def generator_losses(accelerator, state, recipe, gan, images) -> dict[str, torch.Tensor]:
+    def generator_losses(
+        accelerator: Accelerator,
+        state: TrainingState,
+        recipe: CycleGANRecipe,
+        gan: GANLoss,
+        images: tuple[torch.Tensor, ...],
+    ) -> dict[str, torch.Tensor]:
         """Identity, adversarial and cycle terms of both generators, in the reference's order and weights."""
         import torch.nn.functional as F
 
