@@ -35,11 +35,11 @@ from PIL import Image
 from benchmarks.common import interleaved_rounds, write_section
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
 from pix2pix_hub.calibrate_int8 import graph_feeds, record_ranges
-from pix2pix_hub.graph_rewrites import fast_inference_graph
-from pix2pix_hub.int8 import Int8Calibration, weights_sha256
-from pix2pix_hub.metrics import output_psnr
-from pix2pix_hub.onnx_backend import OnnxGenerator, export_to_onnx
-from pix2pix_hub.paper_mode import PaperModeNetwork
+from pix2pix_hub.evaluation.metrics import output_psnr
+from pix2pix_hub.inference.fast.int8 import Int8Calibration, weights_sha256
+from pix2pix_hub.inference.fast.onnx import OnnxGenerator, export_to_onnx
+from pix2pix_hub.inference.fast.rewrites import fast_inference_graph
+from pix2pix_hub.inference.paper_mode import PaperModeNetwork
 from space.launch import start_app
 
 
