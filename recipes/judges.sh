@@ -10,3 +10,11 @@ python -m pix2pix_hub.judges train facades --data "$FACADES" --eval_split test -
   --steps 1200 --batch_size 8 --threads 1
 python -m pix2pix_hub.judges train maps --data "$MAPS" --eval_split val --out weights/judges/maps \
   --steps 800 --batch_size 8 --threads 1
+# apple vs orange, for CycleGAN's apple2orange: two seeds, so that only what both judges say is claimed
+A2O=${A2O:-../shared/data/apple2orange}
+for seed in 0 1; do
+  out=weights/judges/apple2orange; [ "$seed" = 1 ] && out=weights/judges/apple2orange_seed1
+  rm -rf "$out"  # save_pretrained keeps an old card
+  python -m pix2pix_hub.evaluation.domain_judge train --domain_a "$A2O/trainA" --domain_b "$A2O/trainB" \
+    --test_a "$A2O/testA" --test_b "$A2O/testB" --out "$out" --seed "$seed" --steps 600 --name "apple (A) vs orange (B)"
+done

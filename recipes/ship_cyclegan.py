@@ -118,8 +118,9 @@ def calibrate_directions(out_dir: Path, data: str, size: int) -> str:
         calibration.save(out_dir / direction)
         validation = calibration.validation
         lines.append(
-            f"- `{direction}`: int8 with {calibration.float_levels} float32 levels, every test output within "
-            f"{validation['psnr_vs_float32_min']:.1f} dB of float32 (median {validation['psnr_vs_float32_median']:.1f})"
+            f"- `{direction}`: int8 with {calibration.float_levels} float32 levels, every test output at least "
+            f"{validation['psnr_vs_float32_min']:.1f} dB PSNR from its float32 output "
+            f"(median {validation['psnr_vs_float32_median']:.1f} dB)"
         )
     return (
         "**CPU inference.** Pipelines run int8 where a calibration holds (`precision='float32'` turns it off):\n\n"

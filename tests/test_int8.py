@@ -27,7 +27,8 @@ from tests.paired_data import write_ab_folder
 from tests.test_hub import lay_out_hf_cache, run_offline
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-BUNDLED = ["facades_label2photo", "sat2map", "map2sat"]
+BUNDLED = ["facades_label2photo", "sat2map", "map2sat", "apple2orange/AtoB", "apple2orange/BtoA"]
+EXAMPLES = {"apple2orange/AtoB": "apple2orange", "apple2orange/BtoA": "orange2apple"}  # the app's task names
 
 
 def translate(pipe: Pix2PixPipeline, image: Image.Image) -> np.ndarray:
@@ -45,11 +46,14 @@ def random_input_calibration(generator: Pix2PixGenerator, size: int | tuple[int,
 
 @pytest.mark.parametrize("task", BUNDLED)
 def test_bundled_models_run_int8_within_40_db_of_float32_on_real_inputs(task):
-    folder = REPO_ROOT / "weights" / task
-    int8 = Pix2PixPipeline.from_pretrained(folder, device="cpu")
-    exact = Pix2PixPipeline.from_pretrained(folder, device="cpu", precision="float32")
+    folder, _, subfolder = task.partition("/")
+    int8 = Pix2PixPipeline.from_pretrained(REPO_ROOT / "weights" / folder, device="cpu", subfolder=subfolder or None)
+    exact = Pix2PixPipeline.from_pretrained(
+        REPO_ROOT / "weights" / folder, device="cpu", precision="float32", subfolder=subfolder or None,
+        image_size=int8.image_size,
+    )  # fmt: skip
     assert (int8.precision, exact.precision) == ("int8", "float32")
-    for path in sorted((REPO_ROOT / "examples" / task).glob("*_input.jpg")):
+    for path in sorted((REPO_ROOT / "examples" / EXAMPLES.get(task, task)).glob("*_input.jpg")):
         image = Image.open(path).convert("RGB")
         reference, output = translate(exact, image), translate(int8, image)
         assert not np.array_equal(output, reference)  # int8 really ran

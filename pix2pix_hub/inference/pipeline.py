@@ -71,9 +71,12 @@ class Pix2PixPipeline:
         **hub_kwargs,
     ) -> Pix2PixPipeline:
         """Load a generator saved with `save_pretrained` (a local folder or a Hub repo id, `subfolder=` for one model
-        of several), with its int8 calibration if it has one."""
+        of several), with its int8 calibration if it has one; without an `image_size`, a calibrated model runs at
+        the size it was calibrated (and validated) at, others at their arch's native size."""
         generator = Pix2PixGenerator.from_pretrained(repo_or_dir, **hub_kwargs)
         calibration = find_calibration(repo_or_dir, **hub_kwargs) if precision != "float32" else None
+        if image_size is None and calibration is not None:
+            image_size = calibration.image_size
         return cls(generator, device, image_size, backend=backend, precision=precision, int8_calibration=calibration)
 
     def __call__(
