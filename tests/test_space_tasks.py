@@ -152,3 +152,20 @@ def test_a_task_without_weights_says_how_to_train_or_where_to_point_it(tmp_path,
     assert not task.has_local_weights()
     with pytest.raises(FileNotFoundError, match="accelerate launch train_accelerate.py.*PIX2PIX_MODEL_CITYSCAPES"):
         task.load_pipeline(device="cpu")
+
+
+def test_the_bundled_cyclegan_serves_each_direction_from_its_subfolder_offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    outputs = {}
+    for name in ("apple2orange", "orange2apple"):
+        task = get_task(name)
+        assert task.model_sources()[0] == str(WEIGHTS_DIR / "apple2orange") and task.has_local_weights()
+        pipe = task.load_pipeline(device="cpu")
+        assert pipe.precision == "int8" and pipe.image_size == 128  # the calibrated size, as it was trained
+        example = Image.open(task.examples[0].input)
+        outputs[name] = pipe(example)
+        assert outputs[name].size == example.size
+    apple_to_orange = get_task("apple2orange").load_pipeline(device="cpu")
+    orange = Image.open(get_task("orange2apple").examples[0].input)
+    assert apple_to_orange(orange).tobytes() != outputs["orange2apple"].tobytes()  # two directions, two networks
