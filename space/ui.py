@@ -94,6 +94,7 @@ def select_task(task_name: str):
         gr.ImageEditor(**sketch_props(task)),
         gr.Column(visible=task.sketchable),
         gr.Markdown(visible=not task.sketchable),
+        compare_text(task),
         palette_legend(task),
         None,  # upload input
         None,  # upload output
@@ -133,6 +134,7 @@ class Widgets:
     sketch_button: gr.Button
     compare: gr.ImageSlider
     compare_truth: gr.ImageSlider
+    compare_hint: gr.Markdown
     latency: gr.Markdown
 
 
@@ -204,17 +206,24 @@ def _sketch_tab(task: Task) -> dict[str, Any]:
     }
 
 
-def _compare_tab() -> dict[str, Any]:
+def compare_text(task: Task) -> str:
+    """What the Compare tab offers for this task: paired data has a real image to compare with, unpaired has none."""
+    if task.method == "pix2pix":
+        return "Drag the handles. Pick an example to compare the output with the real image, too."
+    return "Drag the handles. This model learnt from unpaired photos: there is no real image of the output to compare."
+
+
+def _compare_tab(task: Task) -> dict[str, Any]:
     """Before/after sliders: input against output, and output against the real image."""
     with gr.Tab("Compare", id="compare"):
-        gr.Markdown("Drag the handles. Pick an example to compare the output with the real image, too.")
+        compare_hint = gr.Markdown(compare_text(task), elem_id="compare-hint")
         with gr.Row():
             slider = {"type": "pil", "max_height": 420}
             compare = gr.ImageSlider(label="Input ↔ output", elem_id="compare-io", **slider)
             compare_truth = gr.ImageSlider(
                 label="Output ↔ ground truth", visible=False, elem_id="compare-truth", **slider
             )
-    return {"compare": compare, "compare_truth": compare_truth}
+    return {"compare": compare, "compare_truth": compare_truth, "compare_hint": compare_hint}
 
 
 def _connect(w: Widgets) -> None:
@@ -228,7 +237,8 @@ def _connect(w: Widgets) -> None:
     w.task_choice.change(
         select_task,
         w.task_choice,
-        [w.task_card, w.examples, w.sketch, w.sketch_area, w.no_sketch, w.legend, w.upload_input, w.upload_output]
+        [w.task_card, w.examples, w.sketch, w.sketch_area, w.no_sketch, w.compare_hint, w.legend, w.upload_input]
+        + [w.upload_output]
         + [w.sketch_output]
         + [w.example_target, w.compare, w.compare_truth, w.latency],
         api_visibility="private",
@@ -268,7 +278,7 @@ def build_demo() -> gr.Blocks:
         with gr.Tabs():
             widgets |= _upload_tab()
             widgets |= _sketch_tab(task)
-            widgets |= _compare_tab()
+            widgets |= _compare_tab(task)
         widgets["latency"] = gr.Markdown(elem_id="latency")
         with gr.Accordion("How it works", open=False):
             gr.Markdown(HOW_IT_WORKS)

@@ -361,6 +361,7 @@ def test_browser_cyclegan_task_offers_upload_and_compare_and_no_canvas(page):
     page.get_by_role("tab", name="Compare").click()
     assert len(set(_wait_for_image(page, "#compare-io", count=2))) == 2
     assert not page.locator("#compare-truth").is_visible()  # unpaired data: no ground truth to compare with
+    assert "no real image" in page.locator("#compare-hint").inner_text()
     _screenshot(page, "app-cyclegan-compare.png")
     page.get_by_label("Task").click()
     page.get_by_role("option", name=get_task("facades_label2photo").title).click()
