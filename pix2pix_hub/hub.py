@@ -108,7 +108,7 @@ def load_state_dict_strict(model: torch.nn.Module, weights_file: str | Path, map
     model.load_state_dict(state_dict, strict=True)
 
 
-SNAPSHOT_OPTIONS = ("revision", "cache_dir", "force_download", "local_files_only", "token")
+HUB_DOWNLOAD_OPTIONS = ("revision", "cache_dir", "force_download", "local_files_only", "token")
 
 
 def model_subfolder(repo_or_dir: str | Path, subfolder: str, **hub_kwargs: Any) -> Path:
@@ -120,7 +120,7 @@ def model_subfolder(repo_or_dir: str | Path, subfolder: str, **hub_kwargs: Any) 
             found = sorted(child.name for child in Path(repo_or_dir).iterdir() if (child / CONFIG_NAME).is_file())
             raise FileNotFoundError(f"{repo_or_dir}: no subfolder {subfolder!r} (model subfolders: {found or 'none'})")
         return folder
-    options = {name: hub_kwargs[name] for name in SNAPSHOT_OPTIONS if name in hub_kwargs}
+    options = {name: hub_kwargs[name] for name in HUB_DOWNLOAD_OPTIONS if name in hub_kwargs}
     snapshot = snapshot_download(str(repo_or_dir), allow_patterns=[f"{subfolder}/*"], **options)
     folder = Path(snapshot) / subfolder
     if not (folder / WEIGHTS_NAME).is_file():

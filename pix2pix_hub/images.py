@@ -18,6 +18,14 @@ MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
 BACKGROUND = (255, 255, 255)  # transparent pixels are composited onto white
 
 
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".tif", ".tiff", ".webp")
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The image files directly in `folder`, in sorted (reproducible) order."""
+    return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
 def open_image(path: str | Path) -> Image.Image:
     """Decode an image file completely (first frame if animated, EXIF orientation applied)."""
     path = Path(path)

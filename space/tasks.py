@@ -19,6 +19,7 @@ from huggingface_hub.utils import get_session
 
 from pix2pix_hub.hub import WEIGHTS_NAME
 from pix2pix_hub.inference.pipeline import Pix2PixPipeline
+from pix2pix_hub.methods import get_method
 from pix2pix_hub.palettes import CITYSCAPES_CLASSES, FACADE_CLASSES, MAP_CLASSES, LabelClass
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -27,10 +28,6 @@ EXAMPLES_DIR = REPO_ROOT / "examples"
 HUB_ORG = "pix2pix-hub"
 
 InputKind = Literal["labels", "edges", "photo", "grayscale"]
-PAPERS = {
-    "pix2pix": "pix2pix (Isola et al., CVPR 2017): a conditional GAN trained on paired images",
-    "cyclegan": "CycleGAN (Zhu et al., ICCV 2017): two GANs with cycle consistency, trained on unpaired images",
-}
 
 
 def hub_online() -> bool:
@@ -77,7 +74,7 @@ class Task:
     @property
     def paper(self) -> str:
         """Which paper and method made the model, for the task card."""
-        return PAPERS[self.method]
+        return get_method(self.method).description
 
     @property
     def sketchable(self) -> bool:

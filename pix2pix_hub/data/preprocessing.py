@@ -50,30 +50,30 @@ class Preprocessing:
         self, source: Image.Image, target: Image.Image, rng: random.Random | None
     ) -> tuple[Image.Image, Image.Image]:
         """Apply one draw of resize/crop/flip to both images; `rng=None` means no randomness (evaluation)."""
-        if target.size != source.size:  # e.g. A/ and B/ folders saved at different resolutions
-            target = target.resize(source.size, RESAMPLE)
-        size = self._resized_size(source.size)
-        if size != source.size:
-            source, target = source.resize(size, RESAMPLE), target.resize(size, RESAMPLE)
-        if self.crops:
-            width, height = source.size
-            left = rng.randint(0, width - self.crop_size) if rng else (width - self.crop_size) // 2
-            top = rng.randint(0, height - self.crop_size) if rng else (height - self.crop_size) // 2
-            box = (left, top, left + self.crop_size, top + self.crop_size)
-            source, target = source.crop(box), target.crop(box)
-        else:
-            multiple = self.size_multiple  # the generator's input sides must be multiples of this
-            size = tuple(max(multiple, round(side / multiple) * multiple) for side in size)
-            if size != source.size:
-                source, target = source.resize(size, RESAMPLE), target.resize(size, RESAMPLE)
-        if self.flip and rng is not None and rng.random() < 0.5:
-            source = source.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-            target = target.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        source, target = self.apply([source, target], rng)
         return source, target
 
     def single(self, image: Image.Image, rng: random.Random | None) -> Image.Image:
         """One draw of resize/crop/flip for an image on its own (unpaired data: each domain is augmented alone)."""
-        return self(image, image, rng)[0]
+        return self.apply([image], rng)[0]
+
+    def apply(self, images: list[Image.Image], rng: random.Random | None) -> list[Image.Image]:
+        """One draw for all `images`, which take the first one's size (e.g. A/ and B/ saved at other resolutions)."""
+        first = images[0].size
+        size = self._resized_size(first)
+        images = [image.resize(size, RESAMPLE) if image.size != size else image for image in images]
+        if self.crops:
+            width, height = size
+            left = rng.randint(0, width - self.crop_size) if rng else (width - self.crop_size) // 2
+            top = rng.randint(0, height - self.crop_size) if rng else (height - self.crop_size) // 2
+            images = [image.crop((left, top, left + self.crop_size, top + self.crop_size)) for image in images]
+        else:
+            multiple = self.size_multiple  # the generator's input sides must be multiples of this
+            size = tuple(max(multiple, round(side / multiple) * multiple) for side in size)
+            images = [image.resize(size, RESAMPLE) if image.size != size else image for image in images]
+        if self.flip and rng is not None and rng.random() < 0.5:
+            images = [image.transpose(Image.Transpose.FLIP_LEFT_RIGHT) for image in images]
+        return images
 
     def _resized_size(self, size: tuple[int, int]) -> tuple[int, int]:
         width, height = size

@@ -23,11 +23,9 @@ import datasets
 import numpy as np
 from PIL import Image
 
-from ..images import open_image, prepare_image
+from ..images import IMAGE_EXTENSIONS, image_files, open_image, prepare_image
 from .arguments import DIRECTIONS
 from .pairs import PairSource
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".tif", ".tiff", ".webp")
 
 T = TypeVar("T")
 EVAL_SPLIT_PREFERENCE = ("test", "validation", "val")  # the first one present is evaluated on
@@ -212,12 +210,12 @@ def open_splits(spec: DataSpec) -> dict[str, PairSource]:
         return _paired_folders(path, spec.direction)
     if path.is_dir() and not is_dataset_folder(path):
         side_by_side = {
-            child.name: SideBySideFiles(_image_files(child), spec.direction)
+            child.name: SideBySideFiles(image_files(child), spec.direction)
             for child in sorted(path.iterdir())
-            if child.is_dir() and _image_files(child)
+            if child.is_dir() and image_files(child)
         }
-        if not side_by_side and _image_files(path):  # AB images directly in the folder: one train split
-            side_by_side = {"train": SideBySideFiles(_image_files(path), spec.direction)}
+        if not side_by_side and image_files(path):  # AB images directly in the folder: one train split
+            side_by_side = {"train": SideBySideFiles(image_files(path), spec.direction)}
         if side_by_side:
             return side_by_side
     return {name: _column_pairs(table, spec, name) for name, table in load_table(spec).items()}
@@ -263,10 +261,6 @@ def _column_pairs(table: datasets.Dataset, spec: DataSpec, split: str) -> Column
     return ColumnPairs(table, source, target, label=f"{spec.dataset} [{split}]")
 
 
-def _image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
-
-
 def _paired_folders(root: Path, direction: str) -> dict[str, PairSource]:
     split_names = sorted(child.name for child in (root / "A").iterdir() if child.is_dir())
     if not split_names:
@@ -275,8 +269,8 @@ def _paired_folders(root: Path, direction: str) -> dict[str, PairSource]:
 
 
 def _pair_by_name(a_folder: Path, b_folder: Path, direction: str) -> PairedFiles:
-    a_files = {p.stem: p for p in _image_files(a_folder)} if a_folder.is_dir() else {}
-    b_files = {p.stem: p for p in _image_files(b_folder)} if b_folder.is_dir() else {}
+    a_files = {p.stem: p for p in image_files(a_folder)} if a_folder.is_dir() else {}
+    b_files = {p.stem: p for p in image_files(b_folder)} if b_folder.is_dir() else {}
     unpaired = sorted(set(a_files) ^ set(b_files))
     if unpaired:
         examples = ", ".join((a_files.get(stem) or b_files[stem]).as_posix() for stem in unpaired[:5])

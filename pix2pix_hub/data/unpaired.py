@@ -25,10 +25,10 @@ import numpy as np
 from PIL import Image
 from torch.utils.data import Dataset
 
-from ..images import image_to_tensor, open_image, prepare_image
+from ..images import IMAGE_EXTENSIONS, image_files, image_to_tensor, open_image, prepare_image
 from .pairs import PairSource, PairView
 from .preprocessing import Preprocessing
-from .sources import EVAL_SPLIT_PREFERENCE, IMAGE_EXTENSIONS, is_dataset_folder, load_splits, load_table
+from .sources import EVAL_SPLIT_PREFERENCE, is_dataset_folder, load_splits, load_table
 
 
 class ImageSource:
@@ -112,20 +112,16 @@ class UnpairedSplits:
     eval_pairs: PairSource | None = None
 
 
-def _image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
-
-
 def _folder_images(folder: Path) -> ImageFiles:
-    return ImageFiles(_image_files(folder), folder)
+    return ImageFiles(image_files(folder), folder)
 
 
 def _domain_splits(location: str, args: argparse.Namespace) -> dict[str, ImageSource]:
     """The splits of one domain given on its own (`--dataset_A` or `--dataset_B`)."""
     path = Path(location)
-    if path.is_dir() and _image_files(path):
+    if path.is_dir() and image_files(path):
         return {"train": _folder_images(path)}
-    if path.is_dir() and any(child.is_dir() and _image_files(child) for child in path.iterdir()):
+    if path.is_dir() and any(child.is_dir() and image_files(child) for child in path.iterdir()):
         return {child.name: _folder_images(child) for child in path.iterdir() if child.is_dir()}
     if path.is_dir() and not is_dataset_folder(path):
         raise ValueError(f"{location}: no images ({', '.join(IMAGE_EXTENSIONS)}) and no dataset files")

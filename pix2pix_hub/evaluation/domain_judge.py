@@ -21,10 +21,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..hub import PROJECT_REPO_URL, StrictHubMixin, atomic_write_text, read_model_card_template
-from ..images import image_to_tensor, open_image
+from ..images import IMAGE_EXTENSIONS, image_files, image_to_tensor, open_image
 
 CYCLEGAN_PAPER_URL = "https://arxiv.org/abs/1703.10593"
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 
 class DomainJudge(
@@ -64,7 +63,7 @@ class DomainJudge(
 
 def load_folder(folder: str | Path, size: int) -> torch.Tensor:
     """Every image of a folder as (N, 3, size, size) in [-1, 1]."""
-    files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+    files = image_files(Path(folder))
     if not files:
         raise ValueError(f"{folder}: no images ({', '.join(IMAGE_EXTENSIONS)})")
     return torch.stack([image_to_tensor(open_image(path).resize((size, size)), 3) for path in files])

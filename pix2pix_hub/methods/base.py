@@ -14,6 +14,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..data.arguments import DIRECTIONS
+from ..data.preprocessing import PREPROCESS_MODES
+
 if TYPE_CHECKING:
     import torch
     from accelerate import Accelerator
@@ -56,13 +59,8 @@ class Recipe:
     init_type: str = option("normal", "weight init (the reference's --init_type)", choices=INIT_TYPES)
     init_gain: float = option(0.02, "std (normal) or gain (xavier, orthogonal) of the init")
 
-    direction: str = option("AtoB", "AtoB: A is the source", "data", choices=("AtoB", "BtoA"))
-    preprocess: str = option(
-        "resize_and_crop",
-        "augmentation",
-        "data",
-        choices=("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"),
-    )
+    direction: str = option("AtoB", "AtoB: A is the source", "data", choices=DIRECTIONS)
+    preprocess: str = option("resize_and_crop", "augmentation", "data", choices=PREPROCESS_MODES)
     load_size: int = option(286, "resize to this before cropping", "data")
     crop_size: int = option(256, "training (and evaluation) resolution", "data")
     flip: bool = option(True, "no random horizontal flips", "data", flag="--no_flip")
@@ -109,6 +107,16 @@ def recipe_from_args(recipe: type[Recipe], args: argparse.Namespace) -> Recipe:
     return recipe(**{item.name: getattr(args, item.name) for item in dataclasses.fields(recipe)})
 
 
+def apply_recipe_init(recipe: Recipe, *networks: nn.Module) -> None:
+    """`--init_type`/`--init_gain` where they differ from the reference's default, which the networks' own
+    construction already applied (so the default run draws its initial weights once)."""
+    from ..networks.blocks import INIT_STD, init_weights
+
+    if (recipe.init_type, recipe.init_gain) != ("normal", INIT_STD):
+        for network in networks:
+            init_weights(network, recipe.init_type, recipe.init_gain)
+
+
 @dataclass
 class TrainingState:
     """The prepared networks and optimizers of a run, by name (`modules["generator"]`, `optimizers["generator"]`)."""
@@ -123,7 +131,7 @@ class Method:
 
     name: ClassVar[str]
     Recipe: ClassVar[type[Recipe]]
-    description: ClassVar[str] = ""
+    description: ClassVar[str] = ""  # "<paper> (<authors, venue>): <what it does>", shown by the app and --help
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         """The method's flags beyond its recipe (none by default)."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .base import Method, Recipe, TrainingState, option
+from .base import Method, Recipe, TrainingState, apply_recipe_init, option
 
 if TYPE_CHECKING:
     import torch
@@ -105,7 +105,7 @@ class CycleGAN(Method):
 
     name = "cyclegan"
     Recipe = CycleGANRecipe
-    description = "unpaired image-to-image translation with cycle consistency (Zhu et al., ICCV 2017)"
+    description = "CycleGAN (Zhu et al., ICCV 2017): two GANs with cycle consistency, trained on unpaired images"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         group = parser.add_argument_group("unpaired data (instead of --dataset)")
@@ -135,7 +135,7 @@ class CycleGAN(Method):
         self, recipe: CycleGANRecipe, channels: tuple[int, int], args: argparse.Namespace
     ) -> TrainingState:
         """G_A: A -> B, G_B: B -> A, D_A (judges B), D_B (judges A), one Adam per pair, and the two image pools."""
-        from ..networks import Pix2PixGenerator, create_discriminator, init_weights
+        from ..networks import Pix2PixGenerator, create_discriminator
         from ..training.optim import adam
 
         a, b = channels
@@ -155,9 +155,7 @@ class CycleGAN(Method):
             )
             for judged in (b, a)
         ]
-        if (recipe.init_type, recipe.init_gain) != ("normal", 0.02):  # the networks' own init is the reference default
-            for network in (*generators, *discriminators):
-                init_weights(network, recipe.init_type, recipe.init_gain)
+        apply_recipe_init(recipe, *generators, *discriminators)
         names = ("generator_A", "generator_B", "discriminator_A", "discriminator_B")
         modules = dict(zip(names, (*generators, *discriminators), strict=True))
         fused = not args.no_fused_adam

@@ -11,7 +11,7 @@ import argparse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .base import Recipe, TrainingState, option
+from .base import Recipe, TrainingState, apply_recipe_init, option
 from .paired import PairedTranslation
 
 if TYPE_CHECKING:
@@ -68,12 +68,12 @@ class Pix2Pix(PairedTranslation):
 
     name = "pix2pix"
     Recipe = Pix2PixRecipe
-    description = "paired image-to-image translation with a conditional GAN (Isola et al., CVPR 2017)"
+    description = "pix2pix (Isola et al., CVPR 2017): a conditional GAN trained on paired images"
 
     def build_networks(
         self, recipe: Pix2PixRecipe, channels: tuple[int, int], args: argparse.Namespace
     ) -> TrainingState:
-        from ..networks import Pix2PixGenerator, create_discriminator, init_weights
+        from ..networks import Pix2PixGenerator, create_discriminator
         from ..training.optim import adam, has_batch_norm
 
         generator = Pix2PixGenerator(
@@ -92,9 +92,7 @@ class Pix2Pix(PairedTranslation):
             n_layers=recipe.n_layers_discriminator,
             norm=recipe.norm,
         )
-        if (recipe.init_type, recipe.init_gain) != ("normal", 0.02):  # the networks' own init is the reference default
-            for network in (generator, discriminator):
-                init_weights(network, recipe.init_type, recipe.init_gain)
+        apply_recipe_init(recipe, generator, discriminator)
         fused = not args.no_fused_adam
         return TrainingState(
             modules={"generator": generator, "discriminator": discriminator},

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..data.pairs import PairView
+from ..data.preprocessing import PREPROCESS_MODES
 from .base import LR_POLICIES, Recipe, TrainingState, option
 from .paired import PairedData, PairedTranslation
 
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
 
 PAPER_URL = "https://arxiv.org/abs/1711.11585"
 REFERENCE_REPO_URL = "https://github.com/NVIDIA/pix2pixHD"
-PREPROCESS_MODES = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none")
 
 
 @dataclass(frozen=True)
@@ -209,7 +209,9 @@ class Pix2PixHD(PairedTranslation):
 
     name = "pix2pixhd"
     Recipe = Pix2PixHDRecipe
-    description = "high-resolution paired translation: coarse-to-fine G, multi-scale D (Wang et al., CVPR 2018)"
+    description = (
+        "pix2pixHD (Wang et al., CVPR 2018): high-resolution paired translation, coarse-to-fine G, multi-scale D"
+    )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         group = parser.add_argument_group("the reference's switches")

@@ -30,7 +30,10 @@ def chosen_method(argv: list[str]) -> str:
 
 def build_parser(method_name: str) -> argparse.ArgumentParser:
     method = get_method(method_name)
-    parser = argparse.ArgumentParser(description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=f"{DESCRIPTION}\n\nThis method: {method.description}.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "--method",
         "--model",

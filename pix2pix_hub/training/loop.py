@@ -241,4 +241,4 @@ def finish(run: Run) -> dict[str, torch.nn.Module]:
             say(accelerator, f"uploaded {output_dir} to {repo_id}")
     accelerator.wait_for_everyone()
     accelerator.end_training()
-    return run.method.exports(accelerator, run.state)
+    return exported if exported is not None else run.method.exports(accelerator, run.state)
