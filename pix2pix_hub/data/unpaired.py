@@ -64,7 +64,8 @@ class ImageColumn(ImageSource):
     def __init__(self, table: datasets.Dataset, column: str, label: str):
         self.table = table.cast_column(column, datasets.Image(decode=False))
         self.column, self.label = column, label
-        self.rows = [row for row, value in enumerate(self.table[column]) if value is not None]
+        cells = table.with_format("arrow")[column]  # memory-mapped Arrow: no image bytes are read or decoded here
+        self.rows = [row for row, filled in enumerate(cells.is_valid().to_pylist()) if filled]
 
     def __len__(self) -> int:
         return len(self.rows)
