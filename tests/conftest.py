@@ -1,9 +1,10 @@
-"""Shared fixtures: a loopback stand-in for the Hugging Face Hub, and an isolated HF cache for every test."""
+"""Shared fixtures: a loopback stand-in for the Hugging Face Hub, an isolated HF cache for every test, a browser."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.browser import launch_chromium
 from tests.hub_standin import HubStandin
 
 
@@ -29,3 +30,14 @@ def hub_standin(monkeypatch):
     monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", server.endpoint)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole session (tests/browser.py says how it is found)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()

@@ -26,15 +26,6 @@ ARTIFACTS = REPO_ROOT / "test-artifacts"
 PIX2PIX_TASKS = ("facades_label2photo", "sat2map", "map2sat")
 CYCLEGAN_TASKS = ("apple2orange", "orange2apple")  # one two-direction folder, a subfolder each
 WITH_WEIGHTS = PIX2PIX_TASKS + CYCLEGAN_TASKS
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @dataclass
@@ -262,16 +253,6 @@ def test_outputs_keep_the_aspect_ratio_with_a_sensible_size():
 
 
 # --- Chromium ----------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
