@@ -55,7 +55,9 @@ MAP_CLASSES = _classes(
     ("highway", (250, 180, 90)),
 )
 
-# Cityscapes' evaluated classes in their official label colours; "unlabeled" is the background.
+# Cityscapes' 19 evaluated classes (trainId 0-18) in their official label colours (cityscapesScripts labels.py), in
+# trainId order, after "unlabeled", the Sketch canvas's background brush. The colours are the ones the pix2pix
+# Cityscapes label maps hold (a histogram of their JPEG pixels peaks at exactly these values).
 CITYSCAPES_CLASSES = _classes(
     ("unlabeled", (0, 0, 0)),
     ("road", (128, 64, 128)),
@@ -77,4 +79,21 @@ CITYSCAPES_CLASSES = _classes(
     ("train", (0, 80, 100)),
     ("motorcycle", (0, 0, 230)),
     ("bicycle", (119, 11, 32)),
+)
+CITYSCAPES_EVALUATED = CITYSCAPES_CLASSES[1:]  # class index = trainId
+
+# The colours of Cityscapes' classes that its evaluation ignores (trainId 255): a pixel of one of these colours in a
+# label map is "void" and left out of every score. (Black covers unlabeled, ego vehicle, rectification border,
+# out of roi and static; polegroup shares pole's colour and license plate car's, and both count as those.)
+CITYSCAPES_VOID = _classes(
+    ("unlabeled", (0, 0, 0)),
+    ("dynamic", (111, 74, 0)),
+    ("ground", (81, 0, 81)),
+    ("parking", (250, 170, 160)),
+    ("rail track", (230, 150, 140)),
+    ("guard rail", (180, 165, 180)),
+    ("bridge", (150, 100, 100)),
+    ("tunnel", (150, 120, 90)),
+    ("caravan", (0, 0, 90)),
+    ("trailer", (0, 0, 110)),
 )

@@ -10,10 +10,13 @@ from safetensors.torch import load_file
 from pix2pix_hub.evaluation.evaluate import main as evaluate_main
 from pix2pix_hub.evaluation.judges import (
     FACADE_PALETTE,
+    IGNORED,
+    LABEL_SETS,
     NUM_FACADE_CLASSES,
     Bounds,
     FCNScore,
     Judge,
+    LabelMapScore,
     MapStructureScore,
     confusion_matrix,
     judge_score,
@@ -99,7 +102,7 @@ def test_perfect_and_flat_maps_give_the_extreme_structure_scores():
 
 
 def test_scores_refuse_a_judge_of_the_other_kind():
-    with pytest.raises(ValueError, match="needs a facades judge"):
+    with pytest.raises(ValueError, match="needs a facades or cityscapes judge"):
         FCNScore(Judge(kind="maps", width=4, depth=2, image_size=32))
     with pytest.raises(ValueError, match="needs a maps judge"):
         MapStructureScore(Judge(kind="facades", width=4, depth=2, image_size=32))
@@ -266,3 +269,53 @@ def test_train_command_names_a_folder_without_images(tmp_path):
     (tmp_path / "data" / "train").mkdir(parents=True)
     with pytest.raises(ValueError, match="no .jpg or .png AB images"):
         main(["train", "maps", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "out")])
+
+
+def paint_cityscapes(labels: torch.Tensor) -> torch.Tensor:
+    """Cityscapes trainIds (N, H, W), IGNORED drawn in a void colour, as colour label maps in [-1, 1]."""
+    label_set = LABEL_SETS["cityscapes"]
+    colours = torch.cat([label_set.palette, label_set.void[1:2]])  # index num_classes: "dynamic", a void colour
+    indices = labels.masked_fill(labels == IGNORED, label_set.num_classes)
+    return colours[indices].permute(0, 3, 1, 2) / 127.5 - 1
+
+
+def test_cityscapes_void_colours_are_ignored_and_every_evaluated_colour_is_its_train_id():
+    label_set = LABEL_SETS["cityscapes"]
+    assert label_set.num_classes == 19
+    labels = torch.arange(20).reshape(1, 4, 5).masked_fill(torch.arange(20).reshape(1, 4, 5) == 19, IGNORED)
+    assert torch.equal(labels_from_palette(paint_cityscapes(labels), "cityscapes"), labels)
+    black = -torch.ones(1, 3, 2, 2)  # unlabeled, ego vehicle, out of roi ...: void
+    assert (labels_from_palette(black, "cityscapes") == IGNORED).all()
+
+
+def test_void_pixels_count_in_no_score():
+    target = torch.tensor([0, 1, IGNORED, IGNORED])
+    predicted = torch.tensor([0, 1, 0, 1])
+    assert confusion_matrix(predicted, target, num_classes=2).tolist() == [[1, 0], [0, 1]]
+
+
+def test_generated_label_maps_score_one_when_they_are_the_real_maps_and_lower_when_shuffled():
+    labels = blocky_labels(2, 32) % 19
+    labels[:, :8] = IGNORED
+    real = paint_cityscapes(labels)
+    perfect, compressed, shuffled = (LabelMapScore("cityscapes") for _ in range(3))
+    perfect.update(real, real)
+    compressed.update(jpeg_round_trip(real), real)
+    shuffled.update(real.flip(-1), real)
+    assert perfect.compute() == {"per_pixel_accuracy": 1.0, "per_class_accuracy": 1.0, "class_iou": 1.0}
+    # JPEG noise only blurs the block edges: the nearest class colour still recovers most pixels
+    assert compressed.compute()["per_pixel_accuracy"] > 0.9
+    assert shuffled.compute()["per_pixel_accuracy"] < 0.5
+    assert perfect.confusion.sum() == (labels != IGNORED).sum()  # void rows are left out
+
+
+def test_a_cityscapes_judge_predicts_its_19_classes_and_trains_around_void_pixels():
+    judge = Judge(kind="cityscapes", width=4, depth=2, image_size=32)
+    photos = torch.rand(4, 3, 32, 32) * 2 - 1
+    labels = blocky_labels(4, 32) % 19
+    labels[:, :, :8] = IGNORED
+    losses = train_judge(judge, photos, training_targets("cityscapes", paint_cityscapes(labels), 32), steps=3)
+    assert all(np.isfinite(losses))
+    assert judge(photos).shape == (4, 19, 32, 32)
+    assert judge.predict(photos).max() < 19
+    assert isinstance(judge_score(judge), FCNScore)

@@ -27,7 +27,7 @@ from ..inference.fast.int8 import Int8Calibration, find_calibration
 from ..inference.interface import InferenceGenerator
 from ..inference.runner import Runner
 from ..networks import Pix2PixGenerator
-from .judges import Bounds, Judge, mean_target
+from .judges import LABEL_SETS, Bounds, Judge, mean_target
 from .metrics import mean_metrics, pair_metrics
 
 EVAL_BATCH_SIZE = 8
@@ -117,8 +117,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--judge",
         default=None,
-        help="a judge (pix2pix_hub.judges: FCN-score for facades, structure score for maps) that scores outputs, "
-        "real targets and the mean training target; implies --bounds",
+        help="a judge (pix2pix_hub.judges: FCN-score for facades and cityscapes, structure score for maps) that "
+        "scores outputs, real targets and the mean training target; implies --bounds",
+    )
+    parser.add_argument(
+        "--label_maps",
+        default=None,
+        choices=sorted(LABEL_SETS),
+        help="the outputs are colour label maps of this set (photo -> labels): score each pixel's nearest class "
+        "against the real map as the paper's Table 3 does (per-pixel, per-class accuracy, IoU); implies --bounds",
     )
     parser.add_argument(
         "--precision",
@@ -136,9 +143,9 @@ def main(argv: list[str] | None = None) -> dict:
     train_pairs, pairs, description = load_splits(data_spec(args), args.split)
     dataset = evaluation_view(pairs, args, generator)
     bounds = None
-    if args.bounds or args.judge:
+    if args.bounds or args.judge or args.label_maps:
         judge = Judge.from_pretrained(args.judge) if args.judge else None
-        bounds = Bounds(mean_target(evaluation_view(train_pairs, args, generator)), judge)
+        bounds = Bounds(mean_target(evaluation_view(train_pairs, args, generator)), judge, args.label_maps)
     calibration = None
     if args.precision == "int8":
         calibration = find_calibration(args.model)

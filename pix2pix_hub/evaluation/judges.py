@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from itertools import pairwise
 from pathlib import Path
 
@@ -30,29 +31,62 @@ from torch.utils.data import Dataset
 from ..hub import PROJECT_REPO_URL, StrictHubMixin, atomic_write_text, read_model_card_template
 from ..images import image_to_tensor, open_image, tensor_to_image
 from ..networks import PIX2PIX_PAPER_URL
-from ..palettes import FACADE_CLASSES
+from ..palettes import CITYSCAPES_EVALUATED, CITYSCAPES_VOID, FACADE_CLASSES, LabelClass
 from .metrics import mean_metrics, pair_metrics
 
+IGNORED = 255  # the label of a void pixel: left out of judges' losses and of every score
+
+
+def _colours(classes: tuple[LabelClass, ...]) -> torch.Tensor:
+    return torch.tensor([label.color for label in classes], dtype=torch.float32).reshape(-1, 3)
+
+
+@dataclass(frozen=True)
+class LabelSet:
+    """The classes a segmentation judge reads (class index = row of `palette`) and the colours scores ignore."""
+
+    palette: torch.Tensor  # (K, 3) RGB in [0, 255]
+    void: torch.Tensor  # (V, 3) RGB of pixels left out of every score; may be empty
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.palette)
+
+    def labels(self, label_maps: torch.Tensor, keep_void: bool = True) -> torch.Tensor:
+        """Class index of each pixel of (N, 3, H, W) colour maps in [-1, 1]: the nearest colour (void: IGNORED).
+
+        `keep_void=False` decodes every pixel to the nearest evaluated class, as the paper scores generated maps.
+        """
+        if label_maps.ndim != 4 or label_maps.shape[1] != 3:
+            raise ValueError(f"expected (N, 3, H, W) colour label maps, got shape {tuple(label_maps.shape)}")
+        colours = torch.cat([self.palette, self.void]) if keep_void else self.palette
+        rgb = (label_maps.float() + 1) * 127.5
+        # |rgb - colour|^2 without its |rgb|^2 term, which is the same for every colour
+        distances = (colours**2).sum(dim=1)[:, None, None] - 2 * torch.einsum("nchw,kc->nkhw", rgb, colours)
+        labels = distances.argmin(dim=1)
+        return labels.masked_fill(labels >= self.num_classes, IGNORED)
+
+
+LABEL_SETS = {
+    "facades": LabelSet(_colours(FACADE_CLASSES), _colours(())),
+    "cityscapes": LabelSet(_colours(CITYSCAPES_EVALUATED), _colours(CITYSCAPES_VOID)),
+}
 # The facade label maps' colours as a (12, 3) tensor, class index = row: the one table the Space's brushes use too.
-FACADE_PALETTE = torch.tensor([label.color for label in FACADE_CLASSES], dtype=torch.float32)
+FACADE_PALETTE = LABEL_SETS["facades"].palette
 NUM_FACADE_CLASSES = len(FACADE_PALETTE)
 
 
-def labels_from_palette(label_maps: torch.Tensor) -> torch.Tensor:
-    """Class index of each pixel of (N, 3, H, W) colour label maps in [-1, 1]: the nearest palette colour."""
-    if label_maps.ndim != 4 or label_maps.shape[1] != 3:
-        raise ValueError(f"expected (N, 3, H, W) colour label maps, got shape {tuple(label_maps.shape)}")
-    rgb = (label_maps.float() + 1) * 127.5
-    # |rgb - colour|^2 without its |rgb|^2 term, which is the same for every colour
-    distances = (FACADE_PALETTE**2).sum(dim=1)[:, None, None] - 2 * torch.einsum("nchw,kc->nkhw", rgb, FACADE_PALETTE)
-    return distances.argmin(dim=1)
+def labels_from_palette(label_maps: torch.Tensor, label_set: str = "facades") -> torch.Tensor:
+    """Class index of each pixel of (N, 3, H, W) colour label maps in [-1, 1] (see `LabelSet.labels`)."""
+    return LABEL_SETS[label_set].labels(label_maps)
 
 
 def confusion_matrix(predicted: torch.Tensor, target: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """(num_classes, num_classes) pixel counts: row = true class, column = predicted class."""
+    """(num_classes, num_classes) pixel counts: row = true class, column = predicted class; void targets left out."""
     if predicted.shape != target.shape:
         raise ValueError(f"predicted {tuple(predicted.shape)} and target {tuple(target.shape)} differ in shape")
-    pairs = target.reshape(-1).long() * num_classes + predicted.reshape(-1).long()
+    valid = target.reshape(-1) != IGNORED
+    pairs = target.reshape(-1)[valid].long() * num_classes + predicted.reshape(-1)[valid].long()
     return torch.bincount(pairs, minlength=num_classes**2).reshape(num_classes, num_classes)
 
 
@@ -83,8 +117,17 @@ def _map_l1(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.l1_loss(torch.tanh(output), target)
 
 
+def _segmentation_kind(label_set: str) -> JudgeKind:
+    return JudgeKind(
+        LABEL_SETS[label_set].num_classes,
+        LABEL_SETS[label_set].labels,
+        partial(F.cross_entropy, ignore_index=IGNORED),
+    )
+
+
 JUDGE_KINDS = {
-    "facades": JudgeKind(NUM_FACADE_CLASSES, labels_from_palette, F.cross_entropy),
+    "facades": _segmentation_kind("facades"),
+    "cityscapes": _segmentation_kind("cityscapes"),
     "maps": JudgeKind(3, lambda maps: maps, _map_l1),
 }
 
@@ -107,7 +150,7 @@ class Judge(
     repo_url=PROJECT_REPO_URL,
     model_card_template=read_model_card_template("judge.md"),
 ):
-    """A small U-Net from a photo to facade class logits ("facades") or to a map ("maps").
+    """A small U-Net from a photo to class logits ("facades", "cityscapes") or to a map ("maps").
 
     It works at `image_size` and predicts at half that resolution (like FCN's coarse outputs, bilinearly
     upsampled): the judge needs layout, not texture, and this keeps CPU training to minutes.
@@ -156,7 +199,7 @@ class Judge(
         size = size or tuple(photos.shape[-2:])
         inputs = F.interpolate(photos.float(), size=(self.image_size,) * 2, mode="bilinear", antialias=True)
         outputs = F.interpolate(self(inputs), size=size, mode="bilinear")
-        return outputs.argmax(dim=1) if self.kind == "facades" else torch.tanh(outputs)
+        return outputs.argmax(dim=1) if self.kind in LABEL_SETS else torch.tanh(outputs)
 
 
 def map_distances(predicted: torch.Tensor, truth: torch.Tensor) -> tuple[list[float], list[float]]:
@@ -173,17 +216,35 @@ def map_distances(predicted: torch.Tensor, truth: torch.Tensor) -> tuple[list[fl
 
 
 class FCNScore:
-    """Accumulates a facade judge's confusion over batches of (photo, the label map it should show)."""
+    """Accumulates a segmentation judge's confusion over batches of (photo, the label map it should show)."""
 
     def __init__(self, judge: Judge):
-        if judge.kind != "facades":
-            raise ValueError(f"FCNScore needs a facades judge, got a {judge.kind!r} judge")
-        self.judge = judge
-        self.confusion = torch.zeros(NUM_FACADE_CLASSES, NUM_FACADE_CLASSES, dtype=torch.long)
+        if judge.kind not in LABEL_SETS:
+            raise ValueError(f"FCNScore needs a facades or cityscapes judge, got a {judge.kind!r} judge")
+        self.judge, self.label_set = judge, LABEL_SETS[judge.kind]
+        self.confusion = torch.zeros(self.label_set.num_classes, self.label_set.num_classes, dtype=torch.long)
 
     def update(self, photos: torch.Tensor, label_maps: torch.Tensor) -> None:
         predicted = self.judge.predict(photos, size=tuple(label_maps.shape[-2:]))
-        self.confusion += confusion_matrix(predicted, labels_from_palette(label_maps), NUM_FACADE_CLASSES)
+        self.confusion += confusion_matrix(predicted, self.label_set.labels(label_maps), self.label_set.num_classes)
+
+    def compute(self) -> dict[str, float]:
+        return segmentation_scores(self.confusion)
+
+
+class LabelMapScore:
+    """Generated colour label maps scored as the paper's Table 3 (photo -> labels): each pixel decoded to the
+    nearest class colour, then per-pixel and per-class accuracy and class IoU against the real map (void left out)."""
+
+    def __init__(self, label_set: str):
+        if label_set not in LABEL_SETS:
+            raise ValueError(f"{label_set!r} is not a label set; choose one of {', '.join(map(repr, LABEL_SETS))}")
+        self.label_set = LABEL_SETS[label_set]
+        self.confusion = torch.zeros(self.label_set.num_classes, self.label_set.num_classes, dtype=torch.long)
+
+    def update(self, generated_maps: torch.Tensor, real_maps: torch.Tensor) -> None:
+        predicted = self.label_set.labels(generated_maps, keep_void=False)
+        self.confusion += confusion_matrix(predicted, self.label_set.labels(real_maps), self.label_set.num_classes)
 
     def compute(self) -> dict[str, float]:
         return segmentation_scores(self.confusion)
@@ -208,7 +269,7 @@ class MapStructureScore:
         return {"structure_l1": float(np.mean(self.l1)), "structure_ssim": float(np.mean(self.ssim))}
 
 
-SCORES = {"facades": FCNScore, "maps": MapStructureScore}
+SCORES = {"facades": FCNScore, "cityscapes": FCNScore, "maps": MapStructureScore}
 
 
 def judge_score(judge: Judge) -> FCNScore | MapStructureScore:
@@ -226,6 +287,7 @@ def mean_target(dataset: Dataset) -> torch.Tensor:
 
 
 JUDGED = ("output", "real_target", "mean_training_target")  # the images a judge scores, best to worst
+LABELLED = ("output", "mean_training_target")  # generated label maps scored against the real ones
 
 
 class Bounds:
@@ -233,13 +295,16 @@ class Bounds:
 
     The judge reads the source back from an image (labels from a facade photo, a map from an aerial photo), so it
     scores the model's outputs, the real targets (upper bound) and the mean training target (lower bound), and
-    `gap_closed` says which fraction of the way from the lower to the upper bound the outputs get.
+    `gap_closed` says which fraction of the way from the lower to the upper bound the outputs get. With
+    `label_set`, the outputs are colour label maps (photo -> labels) scored against the real maps as the paper's
+    Table 3 does, next to the mean training map.
     """
 
-    def __init__(self, mean_target: torch.Tensor, judge: Judge | None = None):
+    def __init__(self, mean_target: torch.Tensor, judge: Judge | None = None, label_set: str | None = None):
         self.mean_target, self.judge = mean_target, judge
         self.mean_target_metrics: list[dict[str, float]] = []
         self.judged = {name: judge_score(judge) for name in JUDGED} if judge is not None else {}
+        self.labelled = {name: LabelMapScore(label_set) for name in LABELLED} if label_set is not None else {}
 
     def update(self, sources: torch.Tensor, outputs: torch.Tensor, targets: torch.Tensor) -> None:
         mean_targets = self.mean_target.expand_as(targets)
@@ -248,18 +313,25 @@ class Bounds:
         images = {"output": outputs, "real_target": targets, "mean_training_target": mean_targets}
         for name, score in self.judged.items():
             score.update(images[name], sources)
+        for name, score in self.labelled.items():
+            score.update(images[name], targets)
 
     def compute(self) -> dict[str, dict]:
         report = {"mean_training_target": mean_metrics(self.mean_target_metrics)}
         if self.judged:
             judged = {name: score.compute() for name, score in self.judged.items()}
-            low, high, output = judged["mean_training_target"], judged["real_target"], judged["output"]
-            judged["gap_closed"] = {
-                name: (output[name] - low[name]) / (high[name] - low[name]) if high[name] != low[name] else float("nan")
-                for name in output
-            }
-            report["judge"] = {"kind": self.judge.kind, **judged}
+            report["judge"] = {"kind": self.judge.kind, **judged, "gap_closed": _gap_closed(judged)}
+        if self.labelled:
+            report["label_maps"] = {name: score.compute() for name, score in self.labelled.items()}
         return report
+
+
+def _gap_closed(judged: dict[str, dict[str, float]]) -> dict[str, float]:
+    low, high, output = judged["mean_training_target"], judged["real_target"], judged["output"]
+    return {
+        name: (output[name] - low[name]) / (high[name] - low[name]) if high[name] != low[name] else float("nan")
+        for name in output
+    }
 
 
 def load_ab_folder(folder: str | Path, size: int) -> tuple[torch.Tensor, torch.Tensor]:
