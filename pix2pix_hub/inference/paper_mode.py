@@ -12,6 +12,7 @@ Both the PyTorch and the ONNX Runtime backends run this module, so they agree fo
 from __future__ import annotations
 
 import copy
+import hashlib
 
 import torch
 import torch.nn.functional as F
@@ -94,10 +95,37 @@ class PaperModeNetwork(nn.Module):
         ]
         return [torch.stack([masks[layer] for masks in per_image]) for layer in range(len(layers))]
 
+    def position_masks(self, top: int, left: int, height: int, width: int, cell: int, seed: int) -> list[torch.Tensor]:
+        """Masks (batch 1) for the region at (top, left) of a larger image, drawn per `cell`-pixel square from
+        (seed, layer, cell row, cell column): a pixel's noise depends on where it is, not on the tile around it.
+        """
+        rows, columns = range(top // cell, (top + height) // cell), range(left // cell, (left + width) // cell)
+        masks = []
+        for layer, (dropout, shape) in enumerate(zip(self.dropouts, self.mask_shapes(cell, cell), strict=True)):
+            keep = 1 - dropout.probability
+            cells = [
+                torch.cat(
+                    [
+                        (torch.rand(shape, generator=cell_generator(seed, layer, row, column)) < keep)
+                        for column in columns
+                    ],
+                    2,
+                )
+                for row in rows
+            ]
+            masks.append((torch.cat(cells, 1).float() / keep)[None])
+        return masks
+
     def forward(self, x: torch.Tensor, *masks: torch.Tensor) -> torch.Tensor:
         for dropout, mask in zip(self.dropouts, masks, strict=True):
             dropout.mask = mask
         return self.net(x)
+
+
+def cell_generator(seed: int, layer: int, row: int, column: int) -> torch.Generator:
+    """A random generator for one dropout layer's cell of an image, seeded by the image's seed and the cell."""
+    digest = hashlib.blake2b(f"{seed}:{layer}:{row}:{column}".encode(), digest_size=8).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest, "little"))
 
 
 def paper_mode_network(generator: InferenceGenerator) -> PaperModeNetwork | None:

@@ -4,7 +4,11 @@
 Aspect ratio: the generator sees an input of `image_size` (its training resolution by default: 256x256 for
 unet_256; an int is a square, a (height, width) pair any shape the network takes), so an image of another shape is
 resized to it, translated, and the output resized back to the input's own width and height. This is what the
-reference implementation does with `--preprocess resize`.
+reference implementation does with `--preprocess resize`, and the default `mode="resize"`.
+
+`mode="full"` translates the whole image at its own resolution (or at `scale` times it) in one pass: exact, for
+images that fit in memory. `mode="tiled"` translates overlapping tiles and blends them: memory bounded for any
+size, with the statistics of per-image norms and the dropout masks shared across tiles (see `tiling.py`).
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from ..networks import Pix2PixGenerator
 from .fast.int8 import Int8Calibration, find_calibration
 from .interface import InferenceGenerator, Size
 from .runner import BACKENDS, PRECISIONS, Runner
+from .tiling import MODES, AnySizeTranslator, Tiling, check_mode
 
 ImageInput = Image.Image | str | Path
-__all__ = ["BACKENDS", "PRECISIONS", "ImageInput", "Pix2PixPipeline"]
+__all__ = ["BACKENDS", "MODES", "PRECISIONS", "ImageInput", "Pix2PixPipeline", "Tiling"]
 
 
 class Pix2PixPipeline:
@@ -38,6 +43,12 @@ class Pix2PixPipeline:
     validated on its own eval split for this image size and inference mode (see `fast/int8.py`; about 2x faster on
     the U-Net-256, every validated output within 40 dB of float32) and in exact float32 otherwise;
     `precision="float32"` turns int8 off, `precision="int8"` insists on it. `self.precision` says which runs.
+
+    `mode` ("resize", "full" or "tiled", see the module) says at what size the image is translated; `scale` resizes
+    the input before a `full` or `tiled` translation (the output comes back at the input's size), `tiling` sets the
+    tile side, overlap and statistics proxy (`Tiling`; by default tiles of 4 grid cells overlapping by one).
+    The `full` and `tiled` modes run in float32: on the CPU through ONNX Runtime with dynamic height and width,
+    except tiles whose norms share statistics, which run in PyTorch.
     """
 
     def __init__(
@@ -48,12 +59,24 @@ class Pix2PixPipeline:
         backend: str = "auto",
         precision: str = "auto",
         int8_calibration: Int8Calibration | None = None,
+        mode: str = "resize",
+        scale: float = 1.0,
+        tiling: Tiling | None = None,
     ):
+        check_mode(mode)
+        if not (isinstance(scale, (int, float)) and scale > 0):
+            raise ValueError(f"scale must be a positive number (1 keeps the image's own size), got {scale!r}")
+        if mode != "resize" and precision == "int8":
+            raise ValueError(f"mode={mode!r} runs in float32 only; use precision='auto' or 'float32'")
+        if mode != "resize":
+            precision, int8_calibration = "float32", None
         self.runner = Runner(generator, device, image_size, backend, precision, int8_calibration)
         self.generator, self.device = self.runner.generator, self.runner.device
         self.backend, self.precision = self.runner.backend, self.runner.precision
         height, width = self.runner.size
         self.image_size: Size = height if height == width else (height, width)  # an int for a square, as ever
+        self.mode, self.scale = mode, float(scale)
+        self.any_size = AnySizeTranslator(self.runner, mode, tiling) if mode != "resize" else None
 
     def warm_up(self) -> Pix2PixPipeline:
         """Build the fast path now (the ONNX Runtime graph on a CPU), so that the first image does not wait for it."""
@@ -68,6 +91,9 @@ class Pix2PixPipeline:
         backend: str = "auto",
         precision: str = "auto",
         image_size: Size | None = None,
+        mode: str = "resize",
+        scale: float = 1.0,
+        tiling: Tiling | None = None,
         **hub_kwargs,
     ) -> Pix2PixPipeline:
         """Load a generator saved with `save_pretrained` (a local folder or a Hub repo id, `subfolder=` for one model
@@ -77,7 +103,17 @@ class Pix2PixPipeline:
         calibration = find_calibration(repo_or_dir, **hub_kwargs) if precision != "float32" else None
         if image_size is None and calibration is not None:
             image_size = calibration.image_size
-        return cls(generator, device, image_size, backend=backend, precision=precision, int8_calibration=calibration)
+        return cls(
+            generator,
+            device,
+            image_size,
+            backend=backend,
+            precision=precision,
+            int8_calibration=calibration,
+            mode=mode,
+            scale=scale,
+            tiling=tiling,
+        )
 
     def __call__(
         self, images: ImageInput | Sequence[ImageInput], seed: int | None = None
@@ -92,10 +128,20 @@ class Pix2PixPipeline:
         if not batch:
             raise ValueError("no images given")
         prepared = [self._load(item, index) for index, item in enumerate(batch)]
+        if self.any_size is not None:
+            results = [self.translate_any_size(image, seed) for image in prepared]
+            return results[0] if single else results
         inputs = torch.stack([self.preprocess(image) for image in prepared])
         outputs = self.forward(inputs, seed=seed)
         results = [self.postprocess(output, image.size) for output, image in zip(outputs, prepared, strict=True)]
         return results[0] if single else results
+
+    def translate_any_size(self, image: Image.Image, seed: int | None = None) -> Image.Image:
+        """One image through the `full` or `tiled` mode, at `scale` times its size, returned at its own size."""
+        scaled = (max(1, round(image.width * self.scale)), max(1, round(image.height * self.scale)))
+        source = image if scaled == image.size else image.resize(scaled, Image.Resampling.BICUBIC)
+        output = self.any_size(source, seed)
+        return output if output.size == image.size else output.resize(image.size, Image.Resampling.BICUBIC)
 
     @staticmethod
     def _load(item: ImageInput, index: int) -> Image.Image:

@@ -88,6 +88,7 @@ class Runner:
         self.precision = choose_precision(precision, self.generator, self.backend, self.size, int8_calibration)
         self._int8 = int8_calibration if self.precision == "int8" else None
         self.onnx: OnnxGenerator | None = None  # the ONNX Runtime graph, made by the first call or `warm_up()`
+        self.onnx_any_size: OnnxGenerator | None = None  # the graph with dynamic height and width (full, tiled)
         self._onnx_lock = threading.Lock()  # two first calls from two threads build it once
 
     def warm_up(self) -> None:
@@ -97,6 +98,25 @@ class Runner:
         with self._onnx_lock:
             if self.onnx is None:
                 self.onnx = OnnxGenerator(self.generator, self.paper_mode, self.size, int8=self._int8)
+
+    def any_size_graph(self) -> OnnxGenerator:
+        """The float32 ONNX Runtime graph with dynamic height and width, exported on first use."""
+        with self._onnx_lock:
+            if self.onnx_any_size is None:
+                self.onnx_any_size = OnnxGenerator(self.generator, self.paper_mode, self.size, any_size=True)
+        return self.onnx_any_size
+
+    @torch.inference_mode()
+    def run_any_size(
+        self, inputs: torch.Tensor, masks: list[torch.Tensor], network: torch.nn.Module | None = None
+    ) -> torch.Tensor:
+        """The network on a batch of any size it takes, with the caller's dropout masks (the `full` and `tiled`
+        modes): on the CPU backend the dynamic-size ONNX Runtime graph in float32, else (or for `network`, a copy
+        of the network whose norms share one image's statistics across tiles) PyTorch."""
+        if network is None and self.backend == "onnxruntime":
+            return self.any_size_graph()(inputs, masks)
+        network = network or self.paper_mode or self.generator.net
+        return network(inputs.to(self.device), *(mask.to(self.device) for mask in masks)).cpu()
 
     def draw_masks(self, batch_shape: torch.Size, seed: int | None = None) -> list[torch.Tensor]:
         """Dropout masks for a batch in "paper" mode (none in "eval" mode); a seed makes each image's noise repeat."""

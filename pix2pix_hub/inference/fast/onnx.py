@@ -25,16 +25,22 @@ _EXPORT_LOCK = threading.Lock()  # torch.onnx.export keeps global state: one exp
 
 
 def export_to_onnx(
-    generator: InferenceGenerator, paper_mode: PaperModeNetwork | None, image_size: Size, fast_graph: bool = True
+    generator: InferenceGenerator,
+    paper_mode: PaperModeNetwork | None,
+    image_size: Size,
+    fast_graph: bool = True,
+    any_size: bool = False,
 ) -> bytes:
     """Serialise the test-time graph (eval network, or paper mode with mask inputs) at one size; batch is dynamic.
 
-    With `fast_graph` the network is exported through `fast_inference_graph` (exact, see rewrites.py).
+    With `fast_graph` the network is exported through `fast_inference_graph` (exact, see rewrites.py); with
+    `any_size` height and width are dynamic too (the pipeline's `full` and `tiled` modes).
     """
     network = paper_mode if paper_mode is not None else generator.net.eval()
     example = torch.zeros(1, generator.in_channels, *height_width(image_size))
     masks = paper_mode.draw_masks(example.shape) if paper_mode is not None else []
     names = ["source"] + [f"mask{index}" for index in range(len(masks))]
+    dynamic = {0: "batch", 2: "height", 3: "width"} if any_size else {0: "batch"}
     buffer = io.BytesIO()
     with _EXPORT_LOCK, warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # TorchScript-exporter deprecation notices
@@ -44,7 +50,7 @@ def export_to_onnx(
             buffer,
             input_names=names,
             output_names=["output"],
-            dynamic_axes={name: {0: "batch"} for name in [*names, "output"]},
+            dynamic_axes={name: dynamic for name in [*names, "output"]},
             opset_version=ONNX_OPSET,
             dynamo=False,
         )
@@ -66,8 +72,9 @@ class OnnxGenerator:
         threads: int | None = None,
         fast_graph: bool = True,
         int8: Int8Calibration | None = None,
+        any_size: bool = False,
     ):
-        graph = export_to_onnx(generator, paper_mode, image_size, fast_graph)
+        graph = export_to_onnx(generator, paper_mode, image_size, fast_graph, any_size)
         if int8 is not None:
             graph = quantized_graph(graph, int8.ranges, int8.float_levels)
         options = onnxruntime.SessionOptions()
