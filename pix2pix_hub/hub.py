@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import sys
 import tempfile
 from importlib import resources
 from pathlib import Path
@@ -18,6 +20,13 @@ from huggingface_hub import (
     hf_hub_download,
     snapshot_download,
 )
+from huggingface_hub.errors import (
+    HFValidationError,
+    LocalEntryNotFoundError,
+    OfflineModeIsEnabled,
+    RepositoryNotFoundError,
+)
+from huggingface_hub.utils import get_session
 from safetensors.torch import load_file, save_file
 
 PROJECT_REPO_URL = "https://github.com/pix2pix-hub/pix2pix-hub"
@@ -109,6 +118,81 @@ def load_state_dict_strict(model: torch.nn.Module, weights_file: str | Path, map
 
 
 HUB_DOWNLOAD_OPTIONS = ("revision", "cache_dir", "force_download", "local_files_only", "token")
+HUB_PROBE_TIMEOUT = 3.0  # seconds a machine without network waits for the Hub, instead of ~25 s of retries
+_went_offline: list[str] = []  # why `go_offline_unless_reachable` switched this process to offline mode
+
+
+@functools.cache
+def _answers(endpoint: str) -> bool:
+    """One quick probe per endpoint; any HTTP answer counts, no answer within HUB_PROBE_TIMEOUT does not."""
+    try:
+        get_session().head(endpoint, timeout=HUB_PROBE_TIMEOUT)
+    except Exception:  # DNS failure, refused connection, timeout
+        return False
+    return True
+
+
+def hub_reachable() -> bool:
+    """Whether to use the Hub: not switched off (HF_HUB_OFFLINE) and it answers one quick probe."""
+    return not constants.is_offline_mode() and _answers(constants.ENDPOINT)
+
+
+def why_hub_unreachable() -> str:
+    """The reason the Hub is not used, in words, for error messages."""
+    if _went_offline:
+        return _went_offline[0]
+    if constants.is_offline_mode():
+        return "HF_HUB_OFFLINE=1 is set"
+    return f"{constants.ENDPOINT} did not answer within {HUB_PROBE_TIMEOUT:g} s"
+
+
+def go_offline_unless_reachable() -> bool:
+    """For a command line: when the Hub does not answer, switch this process to offline mode (the local HF cache
+    only), so that Hub ids fail or load in seconds instead of retrying; returns whether the Hub is used."""
+    if hub_reachable():
+        return True
+    _went_offline.append(why_hub_unreachable())
+    os.environ["HF_HUB_OFFLINE"] = "1"  # for `datasets`, which reads it when first imported
+    constants.HF_HUB_OFFLINE = True
+    if "datasets.config" in sys.modules:
+        sys.modules["datasets.config"].HF_HUB_OFFLINE = True
+    return False
+
+
+def hub_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Hub download options with `local_files_only` set when the Hub cannot be reached."""
+    if options.get("local_files_only") or hub_reachable():
+        return options
+    return {**options, "local_files_only": True}
+
+
+def plain_load_error(error: Exception) -> str:
+    """One line for a command-line user whose data or model could not be had (no traceback to read)."""
+    message = str(error)
+    if isinstance(error, ConnectionError) and not hub_reachable():
+        message += f" (the Hub cannot be reached: {why_hub_unreachable()}; only what the local cache holds loads)"
+    return message
+
+
+def not_found_message(repo_id: str, error: Exception) -> str:
+    """What to tell a user whose model id is neither a folder here nor loadable from the Hub or its cache."""
+    if isinstance(error, HFValidationError):
+        where = "not a Hub model id either (ids look like `org/name`)"
+    elif isinstance(error, RepositoryNotFoundError):
+        where = f"no model repository {repo_id!r} on {constants.ENDPOINT} (or it is private: `hf auth login`)"
+    elif hub_reachable():
+        where = f"the Hub repository has no such file ({type(error).__name__})"
+    else:
+        where = (
+            f"the Hub cannot be reached ({why_hub_unreachable()}) and the local Hugging Face cache "
+            f"({constants.HF_HUB_CACHE}) does not hold it"
+        )
+    advice = (
+        ""
+        if isinstance(error, HFValidationError)
+        else f", or download it where there is network (`hf download {repo_id}`)"
+    )
+    return f"{repo_id}: not a folder here, and {where}. Pass a folder saved with save_pretrained{advice}."
 
 
 def model_subfolder(repo_or_dir: str | Path, subfolder: str, **hub_kwargs: Any) -> Path:
@@ -137,10 +221,19 @@ class StrictHubMixin(PyTorchModelHubMixin):
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path: str | Path, *, subfolder: str | None = None, **kwargs):
-        """As the upstream mixin, plus `subfolder`: one model of a repository that holds several."""
-        if subfolder:
-            pretrained_model_name_or_path = model_subfolder(pretrained_model_name_or_path, subfolder, **kwargs)
-        return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+        """As the upstream mixin, plus `subfolder` (one model of a repository that holds several); a Hub id fails
+        in seconds with a plain message when it is neither on a reachable Hub nor in the local cache."""
+        if Path(pretrained_model_name_or_path).is_dir():
+            if subfolder:
+                pretrained_model_name_or_path = model_subfolder(pretrained_model_name_or_path, subfolder)
+            return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
+        repo_id = str(pretrained_model_name_or_path)
+        kwargs = hub_options(kwargs)
+        try:
+            source = model_subfolder(repo_id, subfolder, **kwargs) if subfolder else repo_id
+            return super().from_pretrained(source, **kwargs)
+        except (HFValidationError, LocalEntryNotFoundError, OfflineModeIsEnabled, RepositoryNotFoundError) as error:
+            raise FileNotFoundError(not_found_message(repo_id, error)) from None
 
     def _save_pretrained(self, save_directory: Path) -> None:
         save_state_dict(self.state_dict(), Path(save_directory) / WEIGHTS_NAME)

@@ -105,7 +105,9 @@ def test_cli_writes_metrics_and_a_grid_for_a_saved_model(tmp_path, capsys):
     report = main([*flags, "--split", "test", "--eval_split_fraction", "0.25", "--output_dir", str(tmp_path / "ev")])
     assert report["num_pairs"] == 2 and "held out" in report["data"]
     assert json.loads((tmp_path / "ev" / "metrics.json").read_text()) == report
-    assert json.loads(capsys.readouterr().out)["l1"] == report["l1"]
+    printed = capsys.readouterr()
+    assert json.loads(printed.out)["l1"] == report["l1"]  # stdout is the report alone; stderr says where it went
+    assert f"Wrote {tmp_path / 'ev' / 'metrics.json'} and {tmp_path / 'ev' / 'grid.png'}" in printed.err
     assert Image.open(tmp_path / "ev" / "grid.png").size == (96, 64)
     with pytest.raises(ValueError, match="no split 'test'"):
         main([*flags, "--split", "test", "--eval_split_fraction", "0", "--output_dir", str(tmp_path / "none")])

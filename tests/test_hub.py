@@ -2,15 +2,17 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import huggingface_hub
 import pytest
 import torch
 import yaml
 from huggingface_hub import ModelCard
 from safetensors.torch import load_file, save_file
 
-from pix2pix_hub import Pix2PixGenerator
+from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
 from pix2pix_hub.hub import atomic_write_bytes
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -214,3 +216,21 @@ def test_saved_files_get_ordinary_permissions(tmp_path):
         os.umask(umask)
     modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "model").iterdir()}
     assert modes == {"README.md": 0o644, "config.json": 0o644, "model.safetensors": 0o644}
+
+
+@pytest.mark.parametrize("switched_off", [True, False], ids=["HF_HUB_OFFLINE", "no_network"])
+def test_an_unknown_hub_id_fails_in_seconds_with_a_plain_message_when_the_hub_cannot_be_reached(
+    switched_off, monkeypatch
+):
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", switched_off)
+    monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    reason = "HF_HUB_OFFLINE=1 is set" if switched_off else "http://127.0.0.1:9 did not answer within 3 s"
+    start = time.perf_counter()
+    with pytest.raises(FileNotFoundError) as error:
+        Pix2PixPipeline.from_pretrained("org/no-such-model", subfolder=None if switched_off else "AtoB")
+    assert time.perf_counter() - start < 5  # huggingface_hub alone retries for ~25 s
+    assert str(error.value) == (
+        f"org/no-such-model: not a folder here, and the Hub cannot be reached ({reason}) and the local Hugging Face "
+        f"cache ({huggingface_hub.constants.HF_HUB_CACHE}) does not hold it. Pass a folder saved with "
+        "save_pretrained, or download it where there is network (`hf download org/no-such-model`)."
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from torch.utils.data import DataLoader
 
 from ..data import PairedImageDataset, PairSource, collate_pairs, load_splits
 from ..data.arguments import add_data_arguments, data_spec, preprocessing
-from ..hub import atomic_write_bytes, atomic_write_text
+from ..hub import atomic_write_bytes, atomic_write_text, go_offline_unless_reachable, plain_load_error
 from ..images import png_bytes, tensor_to_image
 from ..inference.fast.int8 import Int8Calibration, find_calibration
 from ..inference.interface import InferenceGenerator
@@ -107,7 +108,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="a Hub model id or a folder saved with save_pretrained")
     parser.add_argument("--split", default=None, help="split to score (default: test, validation or val)")
-    parser.add_argument("--output_dir", default="evaluation", help="where metrics.json and grid.png go")
+    parser.add_argument(
+        "--output_dir", default="evaluation", help="where metrics.json and grid.png go (created if missing)"
+    )
     parser.add_argument("--batch_size", type=int, default=EVAL_BATCH_SIZE)
     parser.add_argument("--seed", type=int, default=0, help="dropout noise of 'paper' inference mode")
     parser.add_argument("--device", default=None, help="cuda or cpu (default: cuda when available)")
@@ -138,7 +141,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> dict:
+    """Score the model, write metrics.json and grid.png to --output_dir, print the report (JSON on stdout)."""
     args = parse_args(argv)
+    go_offline_unless_reachable()  # a Hub id then loads from the local cache at once, or fails in seconds
     generator = Pix2PixGenerator.from_pretrained(args.model)
     train_pairs, pairs, description = load_splits(data_spec(args), args.split)
     dataset = evaluation_view(pairs, args, generator)
@@ -171,8 +176,17 @@ def main(argv: list[str] | None = None) -> dict:
     atomic_write_text(output_dir / "metrics.json", json.dumps(report, indent=2))
     atomic_write_bytes(output_dir / "grid.png", png_bytes(result.grid))
     print(json.dumps(report, indent=2))
+    print(f"Wrote {output_dir / 'metrics.json'} and {output_dir / 'grid.png'} (--output_dir)", file=sys.stderr)
     return report
 
 
+def cli() -> None:
+    """`python -m pix2pix_hub.evaluate`: a model or data that cannot be had is one plain line, not a traceback."""
+    try:
+        main()
+    except (FileNotFoundError, ConnectionError) as error:
+        raise SystemExit(f"pix2pix_hub.evaluate: {plain_load_error(error)}") from None
+
+
 if __name__ == "__main__":
-    main()
+    cli()

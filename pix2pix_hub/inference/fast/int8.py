@@ -34,7 +34,7 @@ from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError
 from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
-from ...hub import HUB_DOWNLOAD_OPTIONS, atomic_write_text
+from ...hub import HUB_DOWNLOAD_OPTIONS, atomic_write_text, hub_options
 from ..interface import InferenceGenerator, Size, height_width, size_text
 
 CALIBRATION_FILE = "int8_calibration.json"
@@ -120,7 +120,7 @@ def find_calibration(repo_or_dir: str | Path, **hub_kwargs) -> Int8Calibration |
     if Path(repo_or_dir).is_dir():
         path = Path(repo_or_dir) / (hub_kwargs.get("subfolder") or "") / CALIBRATION_FILE
         return Int8Calibration.load(path) if path.is_file() else None
-    options = {name: hub_kwargs[name] for name in CALIBRATION_DOWNLOAD_OPTIONS if name in hub_kwargs}
+    options = hub_options({name: hub_kwargs[name] for name in CALIBRATION_DOWNLOAD_OPTIONS if name in hub_kwargs})
     try:
         path = hf_hub_download(repo_id=str(repo_or_dir), filename=CALIBRATION_FILE, **options)
     except EntryNotFoundError:  # not in the repo, or (offline) not in the local cache
