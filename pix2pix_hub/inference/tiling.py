@@ -41,10 +41,11 @@ WriteRows = Callable[[int, torch.Tensor], None]  # (first row, (C, rows, W) outp
 
 @dataclass(frozen=True)
 class Tiling:
-    """Tile side and overlap (pixels, multiples of the grid) and the long side of the statistics proxy."""
+    """Tile side and overlap (pixels, multiples of the grid; None: the network's default) and the long side of the
+    image that per-image norm statistics are computed on (larger images are downscaled to it for that pass)."""
 
-    tile: int
-    overlap: int
+    tile: int | None = None
+    overlap: int | None = None
     proxy_side: int = 2048
 
 
@@ -54,16 +55,14 @@ def tile_grid(generator: InferenceGenerator) -> int:
     return multiple * -(-MIN_GRID // multiple)
 
 
-def default_tiling(generator: InferenceGenerator) -> Tiling:
-    """Tiles of 4 grid cells (1024 px for a U-Net-256, at least 512 px) overlapping by a quarter."""
+def resolve_tiling(tiling: Tiling | None, generator: InferenceGenerator) -> Tiling:
+    """`tiling` with its unset sides filled in: tiles of 4 grid cells (1024 px for a U-Net-256, at least 512 px)
+    overlapping by a quarter of the tile (at least one cell); refused in plain words when the network cannot take it."""
+    tiling = tiling or Tiling()
     grid = tile_grid(generator)
-    tile = grid * max(4, -(-512 // grid))
-    return Tiling(tile=tile, overlap=grid * max(1, tile // grid // 4))
-
-
-def check_tiling(tiling: Tiling, generator: InferenceGenerator) -> None:
-    """Refuse tile sizes the network cannot tile exactly, in plain words."""
-    grid = tile_grid(generator)
+    tile = tiling.tile or grid * max(4, -(-512 // grid))
+    overlap = min(grid * max(1, tile // grid // 4), tile - grid) if tiling.overlap is None else tiling.overlap
+    tiling = Tiling(tile, overlap, tiling.proxy_side)
     if tiling.tile < grid or tiling.tile % grid or tiling.overlap % grid or not 0 <= tiling.overlap < tiling.tile:
         raise ValueError(
             f"tile {tiling.tile} with overlap {tiling.overlap} does not fit {generator.arch}: both must be multiples "
@@ -71,6 +70,7 @@ def check_tiling(tiling: Tiling, generator: InferenceGenerator) -> None:
         )
     if tiling.proxy_side < grid:
         raise ValueError(f"proxy_side {tiling.proxy_side} must be at least {grid} pixels")
+    return tiling
 
 
 def pad_to_grid(array: np.ndarray, grid: int) -> np.ndarray:
@@ -203,8 +203,7 @@ class AnySizeTranslator:
         self.runner, self.mode = runner, mode
         self.generator: InferenceGenerator = runner.generator
         self.grid = tile_grid(self.generator)
-        self.tiling = tiling or default_tiling(self.generator)
-        check_tiling(self.tiling, self.generator)
+        self.tiling = resolve_tiling(tiling, self.generator)
         self.shared = None
         if mode == "tiled":
             self.shared = shared_statistics_network(runner.paper_mode or self.generator.net)
