@@ -18,6 +18,7 @@ from pix2pix_hub.methods.pix2pix import PAPER, PAPER_URL
 
 from .handlers import CACHE_CLEANUP, show_result, translate, translate_sketch
 from .tasks import TASKS, Task, get_task, hub_online
+from .web_tab import web_tab
 
 CONCURRENCY_LIMIT = 16  # requests inside the model handlers at once (they queue for a shared pass)
 SKETCH_SIZE = 256
@@ -279,6 +280,7 @@ def build_demo() -> gr.Blocks:
             widgets |= _upload_tab()
             widgets |= _sketch_tab(task)
             widgets |= _compare_tab(task)
+            web_tab()
         widgets["latency"] = gr.Markdown(elem_id="latency")
         with gr.Accordion("How it works", open=False):
             gr.Markdown(HOW_IT_WORKS)
