@@ -72,6 +72,7 @@ class SharedForward:
 
 
 _models: dict[str, SharedForward] = {}
+_full_resolution: dict[str, Pix2PixPipeline] = {}
 _loading = {name: threading.Lock() for name in TASKS}  # one load at a time per task; other tasks stay free
 
 
@@ -86,6 +87,17 @@ def model_for(task: Task) -> SharedForward:
                 message = f"No weights for {task.title} yet. {task.how_to_get_weights()}"
                 raise gr.Error(message, print_exception=False) from None
         return _models[task.name]
+
+
+def full_resolution_model(task: Task) -> Pix2PixPipeline:
+    """The task's model in `tiled` mode (any size, bounded memory), sharing the weights `model_for` loaded."""
+    pipeline = model_for(task).pipeline
+    with _loading[task.name]:
+        if task.name not in _full_resolution:
+            _full_resolution[task.name] = Pix2PixPipeline(
+                pipeline.generator, pipeline.device, backend=pipeline.backend, mode="tiled"
+            )
+        return _full_resolution[task.name]
 
 
 def warm_up() -> None:

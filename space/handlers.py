@@ -20,11 +20,12 @@ from PIL import Image
 
 from pix2pix_hub.images import open_image, prepare_image
 
-from .forward import model_for
-from .tasks import get_task
+from .forward import full_resolution_model, model_for
+from .tasks import Task, get_task
 
 CACHE_CLEANUP = (60, 600)  # every minute, delete uploads and results older than ten minutes (all of them on exit)
 OUTPUT_SIDE = (256, 1024)  # the output's long side is kept within these bounds (the model works at 256)
+FULL_RESOLUTION_MAX_PIXELS = 4096 * 4096  # for "keep full resolution"; the CLI's tiled mode takes any size
 
 
 def output_size(size: tuple[int, int]) -> tuple[int, int]:
@@ -76,7 +77,24 @@ def result_file(image: Image.Image) -> str:
     return path
 
 
-def run_translation(task_name: str, decode: Callable[[], Image.Image]) -> tuple[str, Result]:
+def translate_image(task: Task, image: Image.Image, full_resolution: bool) -> Image.Image:
+    """At the model's size with the output's long side in OUTPUT_SIDE, or (where the task offers it) tiled at the
+    image's own size."""
+    if not (full_resolution and task.full_resolution):
+        return model_for(task)(image, output_size(image.size))
+    if image.width * image.height > FULL_RESOLUTION_MAX_PIXELS:
+        raise gr.Error(
+            f"This image is {image.width}×{image.height} ({image.width * image.height / 1e6:.1f} megapixels); full "
+            f"resolution here takes up to {FULL_RESOLUTION_MAX_PIXELS / 1e6:.1f}. Untick “Keep full resolution”, or "
+            f"translate it with `python -m pix2pix_hub.translate IMAGE --model MODEL --out DIR --mode tiled`.",
+            print_exception=False,
+        )
+    return full_resolution_model(task)(image)
+
+
+def run_translation(
+    task_name: str, decode: Callable[[], Image.Image], full_resolution: bool = False
+) -> tuple[str, Result]:
     """Decode (timed with the rest) and translate one image with the task's shared model."""
     try:
         task = get_task(task_name)
@@ -84,13 +102,14 @@ def run_translation(task_name: str, decode: Callable[[], Image.Image]) -> tuple[
         raise gr.Error(html.escape(str(error), quote=False), print_exception=False) from None
     start = time.perf_counter()
     image = decode()
-    output = model_for(task)(image, output_size(image.size))
+    output = translate_image(task, image, full_resolution)
     return result_file(output), Result(task.name, image, output, time.perf_counter() - start)
 
 
-def translate(task: str, image: dict[str, Any] | None) -> tuple[str, Result]:
-    """The `/translate` endpoint: a task name and an image file in, the translated image out."""
-    return run_translation(task, lambda: decode_upload(image))
+def translate(task: str, image: dict[str, Any] | None, full_resolution: bool = False) -> tuple[str, Result]:
+    """The `/translate` endpoint: a task name and an image file in, the translated image out (with
+    `full_resolution`, for the tasks that offer it, at the image's own size)."""
+    return run_translation(task, lambda: decode_upload(image), full_resolution=full_resolution)
 
 
 def translate_sketch(task: str, sketch: dict[str, Any] | None) -> tuple[str, Result]:

@@ -70,6 +70,7 @@ class Task:
     method: str = "pix2pix"  # the paper whose method made the weights (`--method` of the trainer)
     weights: str | None = None  # the bundled folder / Hub repo name when several tasks share one (default: name)
     subfolder: str | None = None  # the model inside it (a CycleGAN's "AtoB" or "BtoA")
+    full_resolution: bool = False  # Upload offers "keep full resolution": inputs at any scale (aerial photos, maps)
 
     @property
     def paper(self) -> str:
@@ -194,6 +195,7 @@ TASKS: dict[str, Task] = {
             dataset="maps",
             train_direction="AtoB",
             examples=_examples("sat2map", 3),
+            full_resolution=True,
         ),
         Task(
             name="map2sat",
@@ -206,6 +208,7 @@ TASKS: dict[str, Task] = {
             train_direction="BtoA",
             palette=MAP_CLASSES,
             examples=_examples("map2sat", 3),
+            full_resolution=True,
         ),
         Task(
             name="edges2shoes",
@@ -275,6 +278,7 @@ TASKS: dict[str, Task] = {
             dataset="cityscapes",
             train_direction="BtoA",
             palette=CITYSCAPES_CLASSES,
+            full_resolution=True,
         ),
     )
 }

@@ -95,6 +95,7 @@ def select_task(task_name: str):
         gr.ImageEditor(**sketch_props(task)),
         gr.Column(visible=task.sketchable),
         gr.Markdown(visible=not task.sketchable),
+        gr.Checkbox(visible=task.full_resolution, value=False),
         compare_text(task),
         palette_legend(task),
         None,  # upload input
@@ -127,6 +128,7 @@ class Widgets:
     upload_input: gr.Image
     upload_output: gr.Image
     upload_button: gr.Button
+    full_resolution: gr.Checkbox
     sketch: gr.ImageEditor
     sketch_area: gr.Column
     no_sketch: gr.Markdown
@@ -157,8 +159,9 @@ def _task_picker(task: Task) -> dict[str, Any]:
     return {"task_choice": task_choice, "task_card": task_card, "examples": examples}
 
 
-def _upload_tab() -> dict[str, Any]:
-    """A file (or an example) in, its translation beside it with a download button."""
+def _upload_tab(task: Task) -> dict[str, Any]:
+    """A file (or an example) in, its translation beside it with a download button; for photos and maps at any
+    scale, a choice to translate at the image's own size."""
     with gr.Tab("Upload", id="upload"):
         with gr.Row():
             upload_input = gr.Image(
@@ -167,8 +170,20 @@ def _upload_tab() -> dict[str, Any]:
             upload_output = gr.Image(
                 label="Output", format="png", interactive=False, buttons=["download"], elem_id="upload-output"
             )
+        full_resolution = gr.Checkbox(
+            value=False,
+            label="Keep full resolution",
+            info="Translate the image at its own size in overlapping tiles (slower): the output has the input's size.",
+            visible=task.full_resolution,
+            elem_id="full-resolution",
+        )
         upload_button = gr.Button("Translate", variant="primary", elem_id="upload-button")
-    return {"upload_input": upload_input, "upload_output": upload_output, "upload_button": upload_button}
+    return {
+        "upload_input": upload_input,
+        "upload_output": upload_output,
+        "upload_button": upload_button,
+        "full_resolution": full_resolution,
+    }
 
 
 def _sketch_tab(task: Task) -> dict[str, Any]:
@@ -238,14 +253,19 @@ def _connect(w: Widgets) -> None:
     w.task_choice.change(
         select_task,
         w.task_choice,
-        [w.task_card, w.examples, w.sketch, w.sketch_area, w.no_sketch, w.compare_hint, w.legend, w.upload_input]
+        [w.task_card, w.examples, w.sketch, w.sketch_area, w.no_sketch, w.full_resolution, w.compare_hint, w.legend]
+        + [w.upload_input]
         + [w.upload_output]
         + [w.sketch_output]
         + [w.example_target, w.compare, w.compare_truth, w.latency],
         api_visibility="private",
     )
     w.upload_button.click(
-        translate, [w.task_choice, w.upload_input], [w.upload_output, w.result], api_name="translate", **model_event
+        translate,
+        [w.task_choice, w.upload_input, w.full_resolution],
+        [w.upload_output, w.result],
+        api_name="translate",
+        **model_event,
     ).then(**show, api_visibility="private")
     w.upload_input.upload(lambda: None, None, w.example_target, api_visibility="private")
     w.examples.click(
@@ -254,7 +274,11 @@ def _connect(w: Widgets) -> None:
         [w.upload_input, w.example_target, w.sketch],
         api_visibility="private",
     ).then(
-        translate, [w.task_choice, w.upload_input], [w.upload_output, w.result], api_visibility="private", **model_event
+        translate,
+        [w.task_choice, w.upload_input, w.full_resolution],
+        [w.upload_output, w.result],
+        api_visibility="private",
+        **model_event,
     ).then(**show, api_visibility="private")
     w.sketch_button.click(  # the editor's layers arrive as blobs: Gradio assembles the composite (preprocess)
         translate_sketch,
@@ -277,7 +301,7 @@ def build_demo() -> gr.Blocks:
         widgets = _task_picker(task)
         widgets |= {"example_target": gr.State(None), "result": gr.State(None)}
         with gr.Tabs():
-            widgets |= _upload_tab()
+            widgets |= _upload_tab(task)
             widgets |= _sketch_tab(task)
             widgets |= _compare_tab(task)
             web_tab()

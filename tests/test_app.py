@@ -245,6 +245,27 @@ def test_requests_that_arrive_during_a_forward_pass_share_the_next_one(running_a
         assert np.abs(_pixels(results[index]) - _pixels(pipeline(image))).max() <= 1
 
 
+def test_keep_full_resolution_translates_tiled_at_the_input_size_where_the_task_offers_it(
+    client, expected_pipelines, tmp_path
+):
+    photo = _save(Image.open(get_task("sat2map").examples[0].input).resize((1300, 700)), tmp_path / "wide.png")
+    full = Image.open(client.predict("sat2map", handle_file(str(photo)), True, api_name="/translate"))
+    tiled = Pix2PixPipeline(expected_pipelines["sat2map"].generator, backend="torch", mode="tiled")(Image.open(photo))
+    assert full.size == tiled.size == (1300, 700)
+    assert np.abs(_pixels(full) - _pixels(tiled)).max() <= 1
+    assert _translate(client, "sat2map", photo).size == (1024, 551)  # unticked: the model's size, capped output
+    facades = Image.open(client.predict("facades_label2photo", handle_file(str(photo)), True, api_name="/translate"))
+    assert facades.size == (1024, 551)  # label maps drawn at any size: not offered, so not applied
+
+
+def test_keep_full_resolution_refuses_images_over_its_limit_in_plain_words(client, tmp_path):
+    huge = _save(Image.new("RGB", (4200, 4100), (90, 120, 80)), tmp_path / "huge.png")
+    with pytest.raises(
+        Exception, match=r"4200×4100 \(17.2 megapixels\); full resolution here takes up to 16.8\. Untick"
+    ):
+        client.predict("sat2map", handle_file(str(huge)), True, api_name="/translate")
+
+
 def test_outputs_keep_the_aspect_ratio_with_a_sensible_size():
     assert output_size((1, 1)) == (256, 256)
     assert output_size((300, 200)) == (300, 200)
@@ -325,6 +346,23 @@ def test_browser_example_fills_both_compare_sliders_with_two_images_each(page):
     target = _pixels(Image.open(example.target))
     assert min(np.abs(pixels - target).mean() for pixels in shown_truth.values()) < 3  # the real photo is shown
     _screenshot(page, "app-compare.png")
+
+
+def test_browser_keep_full_resolution_gives_the_output_at_the_input_size_with_its_latency(page, tmp_path):
+    assert not page.locator("#full-resolution").is_visible()  # facades: label maps, translated at the model's size
+    page.get_by_label("Task").click()
+    page.get_by_role("option", name=get_task("sat2map").title).click()
+    page.locator("#full-resolution").wait_for(state="visible", timeout=60_000)
+    photo = _save(Image.open(get_task("sat2map").examples[1].input).resize((1300, 700)), tmp_path / "wide.png")
+    page.locator("#upload-input input[type=file]").set_input_files(str(photo))
+    _wait_for_image(page, "#upload-input")
+    page.locator("#full-resolution input[type=checkbox]").check()
+    page.click("#upload-button")
+    (src,) = _wait_for_image(page, "#upload-output")
+    assert _fetch_image(page, src).size == (1300, 700)
+    page.wait_for_function("() => document.querySelector('#latency').innerText.includes('1300×700 → 1300×700')")
+    assert " ms" in page.locator("#latency").inner_text()
+    _screenshot(page, "app-full-resolution.png")
 
 
 def test_browser_cyclegan_task_offers_upload_and_compare_and_no_canvas(page):
