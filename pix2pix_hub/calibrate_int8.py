@@ -157,6 +157,7 @@ def calibrate(
         if not reasons:
             validation["calibration_pairs"] = len(sources)
             validation["min_psnr"] = min_psnr
+            validation["sizes"] = [stored_size(size)]  # what it was validated at: where it holds (mode="resize")
             return Int8Calibration(
                 weights_sha256(generator), stored_size(size), generator.inference_mode, float_levels, ranges, validation
             )

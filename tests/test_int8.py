@@ -93,6 +93,9 @@ def test_calibration_is_written_only_when_it_passes_and_the_pipeline_then_runs_i
     assert saved == calibration
     assert (saved.image_size, saved.inference_mode, saved.validation["num_pairs"]) == (32, "eval", 3)
     assert saved.validation["psnr_vs_float32_min"] >= 30
+    assert saved.validation["sizes"] == [32] and saved.validated_sizes == [(32, 32)]  # where it holds
+    with pytest.raises(ValueError, match="validated at 32x32 \\(mode='resize'\\), not on whole images or tiles"):
+        Pix2PixPipeline(Pix2PixGenerator.from_pretrained(model), mode="tiled", precision="int8", int8_calibration=saved)
 
     generator = Pix2PixGenerator.from_pretrained(model)
     int8 = Pix2PixPipeline(generator, device="cpu", image_size=32, int8_calibration=saved)

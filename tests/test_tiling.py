@@ -144,9 +144,16 @@ def test_blending_normalises_the_weights_of_overlapping_tiles():
         ({"mode": "tiled", "tiling": Tiling(300, 0)}, "multiples of 256"),
         ({"mode": "tiled", "tiling": Tiling(512, 512)}, "overlap smaller than the tile"),
         ({"mode": "full", "scale": 0}, "scale must be a positive number"),
-        ({"mode": "tiled", "precision": "int8"}, "float32 only"),
+        ({"mode": "tiled", "precision": "int8"}, "float32 only: the int8 calibration was validated at no size"),
     ],
 )
 def test_bad_mode_options_are_refused_in_plain_words(options, message):
     with pytest.raises(ValueError, match=message):
         Pix2PixPipeline(Pix2PixGenerator(ngf=4), backend="torch", **options)
+
+
+def test_calibrated_models_run_full_and_tiled_in_float32_and_say_where_int8_holds():
+    assert Pix2PixPipeline.from_pretrained(ROOT / "weights/sat2map").precision == "int8"  # resize: as before
+    assert Pix2PixPipeline.from_pretrained(ROOT / "weights/sat2map", mode="tiled").precision == "float32"
+    with pytest.raises(ValueError, match="validated at 256x256 \\(mode='resize'\\)"):
+        Pix2PixPipeline.from_pretrained(ROOT / "weights/sat2map", mode="full", precision="int8")

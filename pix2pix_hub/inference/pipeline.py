@@ -22,7 +22,7 @@ from PIL import Image
 from ..images import image_to_tensor, open_image, prepare_image, tensor_to_image
 from ..networks import Pix2PixGenerator
 from .fast.int8 import Int8Calibration, find_calibration
-from .interface import InferenceGenerator, Size
+from .interface import InferenceGenerator, Size, size_text
 from .runner import BACKENDS, PRECISIONS, Runner
 from .tiling import MODES, AnySizeTranslator, Tiling, check_mode
 
@@ -67,7 +67,11 @@ class Pix2PixPipeline:
         if not (isinstance(scale, (int, float)) and scale > 0):
             raise ValueError(f"scale must be a positive number (1 keeps the image's own size), got {scale!r}")
         if mode != "resize" and precision == "int8":
-            raise ValueError(f"mode={mode!r} runs in float32 only; use precision='auto' or 'float32'")
+            held = ", ".join(map(size_text, int8_calibration.validated_sizes)) if int8_calibration else "no size"
+            raise ValueError(
+                f"mode={mode!r} runs in float32 only: the int8 calibration was validated at {held} (mode='resize'), "
+                "not on whole images or tiles of other sizes; use precision='auto' or 'float32'"
+            )
         if mode != "resize":
             precision, int8_calibration = "float32", None
         self.runner = Runner(generator, device, image_size, backend, precision, int8_calibration)

@@ -87,6 +87,11 @@ class Int8Calibration:
         """The (height, width) the ranges were recorded at: the only size the int8 graph runs."""
         return height_width(self.image_size)
 
+    @property
+    def validated_sizes(self) -> list[tuple[int, int]]:
+        """The (height, width) sizes its validation held for (files written before it listed them: `image_size`)."""
+        return [height_width(size) for size in self.validation.get("sizes", [self.image_size])]
+
     def mismatch(self, generator: InferenceGenerator, image_size: Size) -> str | None:
         """Why this calibration does not apply to a generator run at `image_size` (None when it does)."""
         if weights_sha256(generator) != self.weights_sha256:
