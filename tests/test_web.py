@@ -249,6 +249,24 @@ def test_a_stroke_is_translated_when_the_pen_lifts_in_palette_colours_and_undo_a
     assert np.array_equal(pixels(page, "sketch"), blank)
 
 
+def test_the_page_shows_its_latency_with_wasm_threads_when_isolated_and_loads_a_random_example(page, exported):
+    choose(page, "#task", "sat2map/model.json")
+    before = runs(page)
+    page.click("#random-example")
+    wait_translated(page, before)
+    examples = [np.asarray(Image.open(path).convert("RGB")) for path in (exported / "sat2map/examples").glob("*.jpg")]
+    assert len(examples) == 3 and any(np.array_equal(pixels(page, "sketch"), example) for example in examples)
+    threads, cores, isolated = page.evaluate(
+        "[window.pix2pixWeb.ort.env.wasm.numThreads, navigator.hardwareConcurrency, self.crossOriginIsolated]"
+    )
+    assert isolated and threads == min(4, cores)  # the static server's COOP/COEP headers give the page threads
+    shown = re.fullmatch(
+        r"sat2map, int8: (\d+) ms in your browser \(wasm, (\d+) threads?\)", page.inner_text("#status")
+    )
+    assert shown and int(shown[2]) == threads, page.inner_text("#status")
+    assert abs(int(shown[1]) - page.evaluate("window.pix2pixWeb.last.ms")) <= 0.5
+
+
 def test_uploads_of_any_size_are_translated_and_a_non_image_is_refused_in_plain_words(page, tmp_path):
     image = tmp_path / "wide.png"
     Image.open(REPO_ROOT / "examples/sat2map/2_input.jpg").resize((400, 300)).save(image)
