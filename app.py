@@ -36,11 +36,16 @@ def main() -> None:
         demo = build_demo()
         demo.queue(max_size=QUEUE_SIZE).launch(  # host and port: GRADIO_SERVER_NAME / GRADIO_SERVER_PORT
             share=False,
+            quiet=True,  # Gradio's banner suggests `share=True`; this app never makes a share link
+            prevent_thread_lock=True,
             run_history=False,  # nothing of a user's run is recorded, not even in their browser
+            enable_monitoring=False,  # its latency summary shows "p50 0 ms" once a request has failed
             max_file_size=MAX_FILE_SIZE,
             allowed_paths=[str(EXAMPLES_DIR)],
             css=CSS,
         )
+        print(f"pix2pix app on {demo.local_url} (no share link; Ctrl-C stops it)", flush=True)
+        demo.block_thread()
     finally:
         shutil.rmtree(cache, ignore_errors=True)
 

@@ -6,6 +6,7 @@ Every failure is a `ValueError` whose message names the file (or the image) and 
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 # PIL's own decompression-bomb threshold (about 89.5 megapixels) is our limit for any single image.
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
+LIMIT_TEXT = f"the limit is {MAX_PIXELS / 1e6:.1f} megapixels"
+READABLE_FORMATS = "PNG, JPEG, WebP, GIF, BMP, TIFF and most others"
 BACKGROUND = (255, 255, 255)  # transparent pixels are composited onto white
 
 
@@ -31,6 +34,8 @@ def open_image(path: str | Path) -> Image.Image:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path}: the file is empty (0 bytes)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -39,11 +44,17 @@ def open_image(path: str | Path) -> Image.Image:
                 image.load()
                 return prepare_image(image, name=str(path))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ValueError(f"{path}: image is too large to decode safely ({error})") from error
+        raise ValueError(f"{path}: image is too large ({_pixels_in(error)}); {LIMIT_TEXT}") from error
     except UnidentifiedImageError as error:
-        raise ValueError(f"{path}: not an image file PIL can decode") from error
+        raise ValueError(f"{path}: not an image file in a format we read ({READABLE_FORMATS})") from error
     except OSError as error:  # truncated data, broken headers
         raise ValueError(f"{path}: cannot decode image ({error})") from error
+
+
+def _pixels_in(error: Exception) -> str:
+    """The pixel count PIL's decompression-bomb check names, in megapixels (its own limit is not ours to show)."""
+    found = re.search(r"\((\d+) pixels\)", str(error))
+    return f"{int(found[1]) / 1e6:.1f} megapixels" if found else "too many pixels"
 
 
 def prepare_image(image: Image.Image, name: str = "image") -> Image.Image:
@@ -54,10 +65,7 @@ def prepare_image(image: Image.Image, name: str = "image") -> Image.Image:
     if width < 1 or height < 1:
         raise ValueError(f"{name}: image has no pixels ({width}x{height})")
     if width * height > MAX_PIXELS:
-        raise ValueError(
-            f"{name}: image is {width}x{height} ({width * height / 1e6:.1f} megapixels); "
-            f"the limit is {MAX_PIXELS / 1e6:.1f} megapixels"
-        )
+        raise ValueError(f"{name}: image is {width}x{height} ({width * height / 1e6:.1f} megapixels); {LIMIT_TEXT}")
     if getattr(image, "n_frames", 1) > 1:
         image.seek(0)
     try:

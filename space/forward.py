@@ -74,6 +74,7 @@ class SharedForward:
 _models: dict[str, SharedForward] = {}
 _full_resolution: dict[str, Pix2PixPipeline] = {}
 _loading = {name: threading.Lock() for name in TASKS}  # one load at a time per task; other tasks stay free
+_reported: dict[str, str] = {}  # the load failure last logged per task: each is logged once, not per request
 
 
 def model_for(task: Task) -> SharedForward:
@@ -83,7 +84,9 @@ def model_for(task: Task) -> SharedForward:
             try:
                 _models[task.name] = SharedForward(task.load_pipeline().warm_up())  # the ONNX graph too
             except FileNotFoundError as error:
-                print(f"[pix2pix app] {error}", flush=True)
+                if _reported.get(task.name) != str(error):
+                    _reported[task.name] = str(error)
+                    print(f"[pix2pix app] {error}", flush=True)
                 message = f"No weights for {task.title} yet. {task.how_to_get_weights()}"
                 raise gr.Error(message, print_exception=False) from None
         return _models[task.name]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import html
 import os
+import re
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -59,22 +61,30 @@ class Result:
     seconds: float
 
 
-def result_file(image: Image.Image) -> str:
-    """The output as a PNG under a name of its own, for Gradio to copy into its cache.
+def download_name(input_name: str, task: str) -> str:
+    """The file name a user downloads: what they gave and what it became ("1_input-facades_label2photo.png")."""
+    stem = re.sub(r"[^\w.-]+", "_", Path(input_name).stem).strip("._")[:60] or "image"
+    return f"{stem}-{task}.png"
+
+
+def result_file(image: Image.Image, name: str) -> str:
+    """The output as a PNG called `name`, in a folder of its own, for Gradio to copy into its cache.
 
     Handing Gradio a PIL image instead makes it rewrite one content-hash file in place for every identical
     result, and a caller still downloading that file then reads it half-written (seen with 16 concurrent
     callers sending the same image); copies of a file go in atomically. Older results are swept here.
     """
-    folder = Path(os.environ.get("GRADIO_TEMP_DIR") or tempfile.gettempdir()) / "results"
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.iterdir():
+    results = Path(os.environ.get("GRADIO_TEMP_DIR") or tempfile.gettempdir()) / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    for old in results.iterdir():
         if time.time() - old.stat().st_mtime > CACHE_CLEANUP[1]:
-            old.unlink(missing_ok=True)
-    fd, path = tempfile.mkstemp(dir=folder, suffix=".png")
-    with os.fdopen(fd, "wb") as handle:
-        image.save(handle, format="PNG")
-    return path
+            if old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                old.unlink(missing_ok=True)
+    path = Path(tempfile.mkdtemp(dir=results)) / name
+    image.save(path, format="PNG")
+    return str(path)
 
 
 def translate_image(task: Task, image: Image.Image, full_resolution: bool) -> Image.Image:
@@ -93,7 +103,7 @@ def translate_image(task: Task, image: Image.Image, full_resolution: bool) -> Im
 
 
 def run_translation(
-    task_name: str, decode: Callable[[], Image.Image], full_resolution: bool = False
+    task_name: str, decode: Callable[[], Image.Image], input_name: str, full_resolution: bool = False
 ) -> tuple[str, Result]:
     """Decode (timed with the rest) and translate one image with the task's shared model."""
     try:
@@ -103,13 +113,15 @@ def run_translation(
     start = time.perf_counter()
     image = decode()
     output = translate_image(task, image, full_resolution)
-    return result_file(output), Result(task.name, image, output, time.perf_counter() - start)
+    result = Result(task.name, image, output, time.perf_counter() - start)
+    return result_file(output, download_name(input_name, task.name)), result
 
 
 def translate(task: str, image: dict[str, Any] | None, full_resolution: bool = False) -> tuple[str, Result]:
     """The `/translate` endpoint: a task name and an image file in, the translated image out (with
     `full_resolution`, for the tasks that offer it, at the image's own size)."""
-    return run_translation(task, lambda: decode_upload(image), full_resolution=full_resolution)
+    name = (image or {}).get("orig_name") or Path((image or {}).get("path") or "image").name
+    return run_translation(task, lambda: decode_upload(image), name, full_resolution=full_resolution)
 
 
 def translate_sketch(task: str, sketch: dict[str, Any] | None) -> tuple[str, Result]:
@@ -117,7 +129,12 @@ def translate_sketch(task: str, sketch: dict[str, Any] | None) -> tuple[str, Res
     composite = (sketch or {}).get("composite")
     if composite is None:
         raise gr.Error("The sketch is empty: draw on the canvas first.", print_exception=False)
-    return run_translation(task, lambda: prepare_image(composite, name="sketch"))
+    return run_translation(task, lambda: prepare_image(composite, name="sketch"), "sketch")
+
+
+def clear_result():
+    """After a failed translation: no latency line and no output left over from the request before."""
+    return "", None, gr.ImageSlider(value=None), gr.ImageSlider(visible=False, value=None)
 
 
 def show_result(result: Result | None, target_path: str | None):

@@ -234,3 +234,11 @@ def test_an_unknown_hub_id_fails_in_seconds_with_a_plain_message_when_the_hub_ca
         f"cache ({huggingface_hub.constants.HF_HUB_CACHE}) does not hold it. Pass a folder saved with "
         "save_pretrained, or download it where there is network (`hf download org/no-such-model`)."
     )
+
+
+def test_bundled_cards_do_not_call_the_data_direction_a_change_from_the_papers_recipe():
+    # The paper trains each data set in the direction its task needs (facades: labels -> photo, i.e. BtoA).
+    cards = sorted((REPO_ROOT / "weights").glob("*/README.md"))
+    recipes = [line for card in cards for line in card.read_text().splitlines() if line.startswith("- Recipe:")]
+    assert len(recipes) >= 3
+    assert [line for line in recipes if "direction=" in line] == []

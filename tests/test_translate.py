@@ -72,7 +72,7 @@ def test_unreadable_files_are_reported_and_skipped_with_exit_status_1(model, pho
     (photos / "broken.png").write_bytes(b"\x89PNG not really")
     assert main([str(photos), "--model", str(model), "--out", str(tmp_path / "out")]) == 1
     error = capsys.readouterr().err
-    assert "broken.png: not an image file PIL can decode" in error and "2 of 3 images translated" in error
+    assert "broken.png: not an image file in a format we read" in error and "2 of 3 images translated" in error
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["aerial0.png", "aerial1.png"]
 
 
