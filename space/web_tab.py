@@ -18,6 +18,7 @@ import os
 import shutil
 import tempfile
 import threading
+import urllib.parse
 from pathlib import Path
 
 import gradio as gr
@@ -74,15 +75,17 @@ def build_site() -> Path:
     return site
 
 
-def show_page() -> str:
-    """The tab's content: the page in a frame once the site is built, or what is missing in plain words."""
+def show_page(task_name: str | None = None) -> str:
+    """The tab's content: the page in a frame (on the app's task when it has a model) once the site is built, or
+    what is missing in plain words."""
     try:
         with _SITE_LOCK:
             site = build_site()
     except FileNotFoundError as error:
         return f"<p>The in-browser page cannot start on this server: {html.escape(str(error))}</p>"
     gr.set_static_paths([site])
-    src = html.escape(f"gradio_api/file={site / 'index.html'}")
+    query = f"?task={urllib.parse.quote(task_name)}" if task_name else ""
+    src = html.escape(f"gradio_api/file={site / 'index.html'}{query}")
     return (
         f'<p><a href="{src}" target="_blank" rel="noopener">Open the page in its own tab</a> (or host it anywhere: '
         "README, In your browser).</p>"
@@ -91,14 +94,15 @@ def show_page() -> str:
     )
 
 
-def web_tab() -> None:
-    """The "In your browser" tab; its site is built when a visitor first opens it (seconds per model)."""
+def web_tab(task_choice: gr.Dropdown | None = None) -> None:
+    """The "In your browser" tab; its site is built when a visitor first opens it (seconds per model), and the page
+    opens on the task picked in `task_choice`."""
     with gr.Tab("In your browser", id="browser") as tab:
         page = gr.HTML(
             "<p>Open this tab to run the models in your browser: the page and the models are being prepared.</p>",
             elem_id="web-tab",
         )
-    tab.select(show_page, None, page, api_visibility="private")
+    tab.select(show_page, task_choice, page, api_visibility="private")
 
 
 class _StaticHandler(http.server.SimpleHTTPRequestHandler):

@@ -340,6 +340,7 @@ def test_the_apps_in_your_browser_tab_serves_the_page_and_models_that_translate_
     )
     weighted = [name for name, task in TASKS.items() if task.bundled_dir.is_dir()]
     assert sorted(set(served)) == sorted(weighted)
+    assert served[0] == weighted[0]  # the page opens on the task the app is showing
     model_url = frame.evaluate("window.pix2pixWeb.model.url")
     model = json.loads(urllib.request.urlopen(model_url + "model.json", timeout=30).read())
     graph = urllib.request.urlopen(model_url + model["graphs"]["float32"]["file"], timeout=30).read()

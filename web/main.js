@@ -1,13 +1,14 @@
 // The page: pick an exported model, sketch (or load an example, or upload), and each finished stroke is translated
 // in this browser. Models come from `?models=URL` (default models/ next to this page), as written by
-// `python -m pix2pix_hub.export_web --out DIR`; so does ONNX Runtime Web (DIR/runtime/).
+// `python -m pix2pix_hub.export_web --out DIR`; so does ONNX Runtime Web (DIR/runtime/). `?task=NAME` opens a task.
 
 import { SketchPad } from "./sketch.js";
 import { WebModel, loadRuntime } from "./translator.js";
 
 const DEBOUNCE_MS = 150;
 const $ = (id) => document.getElementById(id);
-const modelsBase = new URL(new URLSearchParams(location.search).get("models") || "models/", location.href);
+const query = new URLSearchParams(location.search);
+const modelsBase = new URL(query.get("models") || "models/", location.href);
 if (!modelsBase.pathname.endsWith("/")) modelsBase.pathname += "/";
 
 // What the page is doing, for people (the status line) and for tests/test_web.py and benchmarks/web.py.
@@ -198,8 +199,10 @@ async function start() {
   const index = await response.json();
   if (!index.models.length) throw new Error(`${indexUrl} lists no models`);
   $("task").replaceChildren(...index.models.map((entry) => new Option(entry.task, entry.path)));
+  const first = index.models.find((entry) => entry.task === query.get("task")) ?? index.models[0];
+  $("task").value = first.path;
   state.ort = await loadRuntime(modelsBase);
-  await selectTask(index.models[0].path);
+  await selectTask(first.path);
 }
 
 start().catch((error) => {
