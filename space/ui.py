@@ -16,12 +16,13 @@ from pix2pix_hub.hub import PROJECT_REPO_URL
 from pix2pix_hub.methods.cyclegan import PAPER_URL as CYCLEGAN_PAPER_URL
 from pix2pix_hub.methods.pix2pix import PAPER, PAPER_URL
 
-from .handlers import CACHE_CLEANUP, show_result, translate, translate_sketch
+from .handlers import CACHE_CLEANUP, clear_result, show_result, translate, translate_sketch
 from .tasks import TASKS, Task, get_task, hub_online
 from .web_tab import web_tab
 
 CONCURRENCY_LIMIT = 16  # requests inside the model handlers at once (they queue for a shared pass)
 SKETCH_SIZE = 256
+TASK_PICKER_WIDTH = 300  # px, picker and card: on a narrow screen (a phone) the card wraps below the picker
 
 HOW_IT_WORKS = f"""
 **How it works.** pix2pix ([Isola, Zhu, Zhou, Efros, CVPR 2017]({PAPER_URL})) is a conditional GAN. A U-Net
@@ -40,6 +41,7 @@ CSS = """
 .swatch i { display: inline-block; width: 14px; height: 14px; margin-right: 4px; vertical-align: middle;
             border: 1px solid #8888; }
 """
+CSS += f"#task-card {{ min-width: min({TASK_PICKER_WIDTH}px, 100%) !important; }}\n"  # a phone: below the picker
 
 
 def describe(task: Task) -> str:
@@ -56,7 +58,8 @@ def palette_legend(task: Task) -> str:
     if task.input_kind == "edges":
         return "Draw the object's outline with the black pen on white paper."
     if not task.palette:
-        return f"This task translates a {task.source}: upload one in the Upload tab, or paint freely here."
+        article = "an" if task.source[:1].lower() in "aeiou" else "a"
+        return f"This task translates {article} {task.source}: upload one in the Upload tab, or paint freely here."
     swatches = "".join(
         f'<span class="swatch"><i style="background:{label.hex}"></i>{label.name}</span>' for label in task.palette
     )
@@ -145,7 +148,12 @@ def _task_picker(task: Task) -> dict[str, Any]:
     """The task dropdown, the task's card and its examples: what every tab follows."""
     with gr.Row():
         task_choice = gr.Dropdown(
-            choices=[(entry.title, entry.name) for entry in TASKS.values()], value=task.name, label="Task", scale=1
+            choices=[(entry.title, entry.name) for entry in TASKS.values()],
+            value=task.name,
+            label="Task",
+            scale=1,
+            min_width=TASK_PICKER_WIDTH,
+            elem_id="task-choice",
         )
         task_card = gr.Markdown(describe(task), elem_id="task-card")
     examples = gr.Dataset(
@@ -245,11 +253,14 @@ def _compare_tab(task: Task) -> dict[str, Any]:
 def _connect(w: Widgets) -> None:
     """Wire the events: task changes, the three ways to translate, and the result display after each."""
     model_event = {"concurrency_id": "model", "concurrency_limit": CONCURRENCY_LIMIT, "preprocess": False}
-    show = {
-        "fn": show_result,
-        "inputs": [w.result, w.example_target],
-        "outputs": [w.latency, w.compare, w.compare_truth],
-    }
+
+    def then_show(event, output: gr.Image) -> None:
+        """After a translation its latency line and Compare sliders; after a failed one its tab's output, the
+        latency line and Compare emptied, so that nothing of the request before stays on show."""
+        displays = [w.latency, w.compare, w.compare_truth]
+        event.success(show_result, [w.result, w.example_target], displays, api_visibility="private")
+        event.failure(clear_result, None, [w.latency, output, w.compare, w.compare_truth], api_visibility="private")
+
     w.task_choice.change(
         select_task,
         w.task_choice,
@@ -260,33 +271,43 @@ def _connect(w: Widgets) -> None:
         + [w.example_target, w.compare, w.compare_truth, w.latency],
         api_visibility="private",
     )
-    w.upload_button.click(
-        translate,
-        [w.task_choice, w.upload_input, w.full_resolution],
-        [w.upload_output, w.result],
-        api_name="translate",
-        **model_event,
-    ).then(**show, api_visibility="private")
+    then_show(
+        w.upload_button.click(
+            translate,
+            [w.task_choice, w.upload_input, w.full_resolution],
+            [w.upload_output, w.result],
+            api_name="translate",
+            **model_event,
+        ),
+        w.upload_output,
+    )
     w.upload_input.upload(lambda: None, None, w.example_target, api_visibility="private")
-    w.examples.click(
-        pick_example,
-        [w.task_choice, w.examples],
-        [w.upload_input, w.example_target, w.sketch],
-        api_visibility="private",
-    ).then(
-        translate,
-        [w.task_choice, w.upload_input, w.full_resolution],
-        [w.upload_output, w.result],
-        api_visibility="private",
-        **model_event,
-    ).then(**show, api_visibility="private")
-    w.sketch_button.click(  # the editor's layers arrive as blobs: Gradio assembles the composite (preprocess)
-        translate_sketch,
-        [w.task_choice, w.sketch],
-        [w.sketch_output, w.result],
-        api_visibility="private",
-        **{**model_event, "preprocess": True},
-    ).then(**show, api_visibility="private")
+    then_show(
+        w.examples.click(
+            pick_example,
+            [w.task_choice, w.examples],
+            [w.upload_input, w.example_target, w.sketch],
+            api_visibility="private",
+        ).then(
+            translate,
+            [w.task_choice, w.upload_input, w.full_resolution],
+            [w.upload_output, w.result],
+            api_visibility="private",
+            **model_event,
+        ),
+        w.upload_output,
+    )
+    # the editor's layers arrive as blobs: Gradio assembles the composite (preprocess)
+    then_show(
+        w.sketch_button.click(
+            translate_sketch,
+            [w.task_choice, w.sketch],
+            [w.sketch_output, w.result],
+            api_visibility="private",
+            **{**model_event, "preprocess": True},
+        ),
+        w.sketch_output,
+    )
 
 
 def build_demo() -> gr.Blocks:
