@@ -93,6 +93,7 @@ def run_one(mode: str, source: Path) -> dict[str, float]:
 
 
 def main() -> None:
+    """Every (size, mode) in its own process, then the RESULTS.md section; or one measurement, or the picture."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/maps")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 4096, 8000])

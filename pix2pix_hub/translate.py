@@ -89,6 +89,7 @@ def load_pipeline(args: argparse.Namespace) -> Pix2PixPipeline:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Translate every input; 0 when all were written, 1 when some were skipped, 2 when nothing could start."""
     args = parse_args(argv)
     try:
         files = input_files(args.inputs)

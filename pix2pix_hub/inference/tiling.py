@@ -207,7 +207,7 @@ class AnySizeTranslator:
         self.shared = None
         if mode == "tiled":
             self.shared = shared_statistics_network(runner.paper_mode or self.generator.net)
-        self._lock = threading.Lock()  # the shared network holds one image's statistics at a time
+        self._lock = threading.Lock()  # the networks hold one image's statistics and dropout masks at a time
 
     def __call__(self, image: Image.Image, seed: int | None = None) -> Image.Image:
         """The translation of `image` at its own (width, height)."""
@@ -225,10 +225,10 @@ class AnySizeTranslator:
         if seed is None and self.runner.paper_mode is not None:
             seed = int(torch.randint(2**62, ()))
         run_region = self._region_runner(seed)
-        if self.mode == "full":
-            write(0, run_region(to_tensor(padded), 0, 0)[0])
-            return
         with self._lock:
+            if self.mode == "full":
+                write(0, run_region(to_tensor(padded), 0, 0)[0])
+                return
             if self.shared is not None:
                 proxy = statistics_proxy(padded, self.grid, self.tiling.proxy_side)
                 with recording(self.shared):
