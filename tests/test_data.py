@@ -167,6 +167,17 @@ def test_scale_width_is_evaluated_at_the_width_it_trains_at():
     assert training(image, image, random.Random(0))[0].size == evaluation(image, image, None)[0].size == (64, 32)
 
 
+def test_aspect_ratio_restores_the_shape_of_photos_stored_as_squeezed_squares():
+    """Cityscapes halves are 2:1 street photos stored as 256x256 squares: --aspect_ratio 2 loads them at 512x256."""
+    square = Image.new("RGB", (256, 256), "grey")
+    training = Preprocessing(mode="scale_width", load_size=512, crop_size=256, size_multiple=32, aspect_ratio=2)
+    assert training(square, square, random.Random(0))[0].size == training.for_evaluation().single(square, None).size
+    assert training.single(square, None).size == (512, 256)
+    assert Preprocessing(mode="scale_width", load_size=512).single(square, None).size == (512, 512)
+    with pytest.raises(ValueError, match="aspect_ratio must be positive"):
+        Preprocessing(aspect_ratio=-1)
+
+
 @pytest.mark.parametrize(
     ("mode", "size", "expected"),
     [

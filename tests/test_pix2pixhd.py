@@ -320,12 +320,13 @@ def test_label_maps_of_class_indices_train_with_label_nc(tmp_path):
 def test_a_global_run_writes_a_hub_folder_the_pipeline_runs_at_its_height_and_width(global_run):
     config = json.loads((global_run / "config.json").read_text())
     assert config["arch_options"] == {"n_downsample_global": 2, "n_blocks_global": 1}
+    assert config["image_size"] == [32, 64]  # trained and scored at 64x32, not the arch's native 1024x512
     card = (global_run / "README.md").read_text()
     assert "pix2pixHD" in card and "VGG perceptual loss not used (no VGG19 weights were given)" in card
     training = json.loads((global_run / "training.json").read_text())
     assert training["method"] == "pix2pixhd" and training["steps"] == 8
     pipes = [
-        Pix2PixPipeline.from_pretrained(global_run, image_size=(32, 64), backend=backend)
+        Pix2PixPipeline.from_pretrained(global_run, backend=backend)
         for backend in ("onnxruntime", "torch")
     ]
     inputs = image_to_tensor(Image.open(global_run.parent / "pairs" / "A" / "test" / "0.png"))[None]

@@ -49,6 +49,7 @@ def add_data_arguments(
         group.add_argument("--load_size", type=int, default=defaults.load_size, help="resize to this before cropping")
         group.add_argument("--crop_size", type=int, default=defaults.crop_size, help="evaluation resolution")
         group.add_argument("--no_flip", dest="flip", action="store_false", help="no random horizontal flips")
+        group.add_argument("--aspect_ratio", type=float, default=0.0, help=ASPECT_RATIO_HELP)
 
 
 def data_spec(args: argparse.Namespace) -> DataSpec:
@@ -67,6 +68,12 @@ def data_spec(args: argparse.Namespace) -> DataSpec:
     )
 
 
+ASPECT_RATIO_HELP = (
+    "scale_width modes: load at this width / height (e.g. 2 for Cityscapes photos stored as squeezed squares; "
+    "0: each image's own)"
+)
+
+
 def preprocessing(args: argparse.Namespace, size_multiple: int) -> Preprocessing:
     return Preprocessing(
         mode=args.preprocess,
@@ -74,4 +81,5 @@ def preprocessing(args: argparse.Namespace, size_multiple: int) -> Preprocessing
         crop_size=args.crop_size,
         flip=args.flip,
         size_multiple=size_multiple,
+        aspect_ratio=getattr(args, "aspect_ratio", 0.0),
     )

@@ -24,6 +24,7 @@ class Preprocessing:
     crop_size: int = 256
     flip: bool = True
     size_multiple: int = 1
+    aspect_ratio: float = 0.0  # scale_width modes: width / height to load at (0: the image's own)
 
     def __post_init__(self) -> None:
         if self.mode not in PREPROCESS_MODES:
@@ -34,6 +35,8 @@ class Preprocessing:
             raise ValueError(
                 f"crop_size {self.crop_size} is not a multiple of {self.size_multiple}, which the generator needs"
             )
+        if self.aspect_ratio < 0:
+            raise ValueError(f"aspect_ratio must be positive (or 0: the image's own), got {self.aspect_ratio}")
         if self.mode in ("resize_and_crop", "scale_width_and_crop") and self.load_size < self.crop_size:
             raise ValueError(f"load_size {self.load_size} is smaller than crop_size {self.crop_size}")
 
@@ -80,8 +83,9 @@ class Preprocessing:
         if self.mode == "resize_and_crop":
             return self.load_size, self.load_size
         if self.mode.startswith("scale_width"):
-            # as the reference: width to load_size, height in proportion but never below crop_size
-            return self.load_size, max(round(self.load_size * height / width), self.crop_size if self.crops else 1)
+            # as the reference: width to load_size, height in proportion (or by aspect_ratio) but never below crop_size
+            ratio = self.aspect_ratio or width / height
+            return self.load_size, max(round(self.load_size / ratio), self.crop_size if self.crops else 1)
         if self.mode == "crop" and min(width, height) < self.crop_size:  # too small to crop: scale up
             scale = self.crop_size / min(width, height)
             return max(self.crop_size, round(width * scale)), max(self.crop_size, round(height * scale))

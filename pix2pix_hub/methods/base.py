@@ -14,7 +14,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..data.arguments import DIRECTIONS
+from ..data.arguments import ASPECT_RATIO_HELP, DIRECTIONS
 from ..data.preprocessing import PREPROCESS_MODES
 
 if TYPE_CHECKING:
@@ -64,6 +64,7 @@ class Recipe:
     load_size: int = option(286, "resize to this before cropping", "data")
     crop_size: int = option(256, "training (and evaluation) resolution", "data")
     flip: bool = option(True, "no random horizontal flips", "data", flag="--no_flip")
+    aspect_ratio: float = option(0.0, ASPECT_RATIO_HELP, "data")
 
     def changes(self) -> dict[str, Any]:
         """Settings that differ from the paper's (this class's defaults), for the model card and training.json."""

@@ -89,6 +89,8 @@ class PairedTranslation(Method):
     def build(self, recipe: Recipe, data: PairedData, args: argparse.Namespace) -> TrainingState:
         state = self.build_networks(recipe, data.channels, args)
         data.make_datasets(args, state.modules["generator"].size_multiple)
+        if len(data.evaluation):  # the saved model's config says at what size it was trained and scored
+            state.modules["generator"].record_image_size(tuple(data.evaluation[0]["source"].shape[-2:]))
         return state
 
     def build_networks(self, recipe: Recipe, channels: tuple[int, int], args: argparse.Namespace) -> TrainingState:

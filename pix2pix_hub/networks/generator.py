@@ -29,6 +29,15 @@ def check_arch_options(arch: str, factory, options: dict) -> None:
         raise ValueError(f"arch {arch!r} has no option {', '.join(unknown)}; its arch_options are: {takes}")
 
 
+def checked_image_size(size: int | list[int] | None) -> tuple[int, int] | int | None:
+    """A config's `image_size` (a side, or [height, width]) as the pipeline takes it, or a plain-words error."""
+    if size is None or (isinstance(size, int) and size > 0):
+        return size
+    if isinstance(size, list | tuple) and len(size) == 2 and all(isinstance(side, int) and side > 0 for side in size):
+        return tuple(size)
+    raise ValueError(f"image_size must be a positive side or [height, width], got {size!r}")
+
+
 class Pix2PixGenerator(
     nn.Module,
     StrictHubMixin,
@@ -48,6 +57,8 @@ class Pix2PixGenerator(
     PyTorch meaning; `prepare_for_inference()` applies the recorded mode, and the pipeline calls it.
     `arch_options` are the arch's own keyword arguments beyond the common ones (pix2pixHD's "local":
     `{"n_downsample_global": 4, "n_blocks_global": 9, "n_local_enhancers": 1, "n_blocks_local": 3}`).
+    `image_size` is the size it was trained at when that is not the arch's native size (a 256x256 pix2pixHD
+    global generator): the pipeline's default input size.
     """
 
     def __init__(
@@ -60,6 +71,7 @@ class Pix2PixGenerator(
         use_dropout: bool = True,
         inference_mode: str = "eval",
         arch_options: dict | None = None,
+        image_size: int | list[int] | None = None,
     ):
         super().__init__()
         entry = generator_entry(arch)  # an unknown arch fails here, naming the registered ones
@@ -74,6 +86,9 @@ class Pix2PixGenerator(
         check_arch_options(entry.name, entry.factory, self.arch_options)
         if not self.arch_options:  # config.json of an arch without options stays as it always was
             self._hub_mixin_config.pop("arch_options", None)
+        self.image_size = checked_image_size(image_size)
+        if image_size is None:  # nor does that of a model trained at its arch's native size
+            self._hub_mixin_config.pop("image_size", None)
         self.net = create_generator(
             arch,
             in_channels=in_channels,
@@ -92,8 +107,16 @@ class Pix2PixGenerator(
 
     @property
     def native_size(self) -> int | tuple[int, int]:
-        """The resolution the paper trains this architecture at; the pipeline resizes to it."""
-        return generator_entry(self.arch).native_size
+        """The resolution this model was trained at (else the paper's for its arch); the pipeline resizes to it."""
+        return self.image_size or generator_entry(self.arch).native_size
+
+    def record_image_size(self, size: tuple[int, int]) -> None:
+        """Note the (height, width) this model trains at in its config, when it is not its arch's native size."""
+        native = generator_entry(self.arch).native_size
+        if tuple(size) in (native, (native, native)):
+            return
+        self.image_size = checked_image_size(list(size))
+        self._hub_mixin_config["image_size"] = list(size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1] != self.in_channels:
