@@ -144,6 +144,7 @@ def test_blending_normalises_the_weights_of_overlapping_tiles():
         ({"mode": "tiled", "tiling": Tiling(300, 0)}, "multiples of 256"),
         ({"mode": "tiled", "tiling": Tiling(512, 512)}, "overlap smaller than the tile"),
         ({"mode": "full", "scale": 0}, "scale must be a positive number"),
+        ({"scale": 0.5}, "scale applies to mode='full' and mode='tiled'"),
         ({"mode": "tiled", "precision": "int8"}, "float32 only: the int8 calibration was validated at no size"),
     ],
 )

@@ -66,6 +66,8 @@ class Pix2PixPipeline:
         check_mode(mode)
         if not (isinstance(scale, (int, float)) and scale > 0):
             raise ValueError(f"scale must be a positive number (1 keeps the image's own size), got {scale!r}")
+        if mode == "resize" and scale != 1:
+            raise ValueError("scale applies to mode='full' and mode='tiled'; mode='resize' takes the model's size")
         if mode != "resize" and precision == "int8":
             held = ", ".join(map(size_text, int8_calibration.validated_sizes)) if int8_calibration else "no size"
             raise ValueError(
