@@ -14,6 +14,7 @@ import atexit
 import functools
 import html
 import http.server
+import logging
 import os
 import shutil
 import tempfile
@@ -35,6 +36,7 @@ MODELS_FOLDER = "models"
 CONTENT_TYPES = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm"}
 ISOLATION_HEADERS = {"Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp"}
 _SITE_LOCK = threading.Lock()
+logger = logging.getLogger(__name__)
 
 
 def runtime_dist() -> Path:
@@ -70,7 +72,10 @@ def build_site() -> Path:
     models = site / MODELS_FOLDER
     version = copy_runtime(runtime_dist(), models)
     for task in TASKS.values():
-        export_task(task, models)
+        try:
+            export_task(task, models)
+        except Exception:  # a broken weights folder costs its own task, not the tab
+            logger.exception("in-browser export of %s failed; the page goes without it", task.name)
     write_site_index(models, version)
     return site
 
