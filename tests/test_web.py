@@ -292,6 +292,7 @@ def test_the_export_cli_refuses_bad_input_in_plain_words(tmp_path, capsys):
         ("--examples", str(tmp_path / "nothing")): "--examples .*nothing: no such file or folder",
         ("--runtime", str(tmp_path)): "no onnxruntime-web runtime here .* run `npm ci --prefix web`",
         ("--palette", "cats"): "argument --palette: invalid choice: 'cats'",
+        ("--task", "../elsewhere"): "task name '../elsewhere': use letters, digits",
     }
     for flags, message in cases.items():
         with pytest.raises(SystemExit) as exit_info:

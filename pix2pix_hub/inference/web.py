@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -101,12 +102,21 @@ def _dropout_facts(generator, size: tuple[int, int]) -> tuple[dict[str, Any] | N
     }, paper
 
 
+def _check_names(task: str, examples: list[Path]) -> None:
+    """Refuse, before any export work, a task name that is not a plain folder name and examples that are not images."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", task):
+        raise ValueError(
+            f"task name {task!r}: use letters, digits, '_', '-' and '.' only (it names a folder and a URL)"
+        )
+    for path in examples:
+        if not path.is_file() or path.suffix.lower() not in EXAMPLE_SUFFIXES:
+            raise ValueError(f"{path}: not an example image (a .jpg, .jpeg or .png file)")
+
+
 def _copy_examples(examples: list[Path], folder: Path) -> list[str]:
     """Copy example inputs next to the model (the page's "random example"), as paths relative to model.json."""
     names = []
     for index, path in enumerate(examples, start=1):
-        if not path.is_file() or path.suffix.lower() not in EXAMPLE_SUFFIXES:
-            raise ValueError(f"{path}: not an example image (a .jpg, .jpeg or .png file)")
         name = f"examples/{index}{path.suffix.lower()}"
         atomic_write_bytes(folder / name, path.read_bytes())
         names.append(name)
@@ -129,6 +139,8 @@ def export_web_model(
     """
     if precision not in WEB_PRECISIONS:
         raise ValueError(f"precision {precision!r} is not one of {', '.join(WEB_PRECISIONS)}")
+    examples = [Path(path) for path in examples]
+    _check_names(task, examples)
     generator = Pix2PixGenerator.from_pretrained(repo_or_dir, **hub_kwargs).eval()
     calibration = find_calibration(repo_or_dir, **hub_kwargs)
     size = input_size(generator, calibration.image_size if calibration is not None else None)
@@ -158,7 +170,7 @@ def export_web_model(
         "graphs": graphs,
         "int8_unavailable": None if int8_graph is not None else int8_facts,
         "sketch": sketch or {"kind": "photo"},
-        "examples": _copy_examples([Path(path) for path in examples], folder),
+        "examples": _copy_examples(examples, folder),
     }
     atomic_write_text(folder / MODEL_JSON, json.dumps(model, indent=1))
     return model
