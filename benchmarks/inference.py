@@ -1,25 +1,38 @@
-"""Inference speed: eager float32 `generator(x)` against the pipeline's backends, and the app under load.
+"""Inference speed: the bundled models as users get them, eager float32 `generator(x)` against the pipeline's
+backends on the paper's U-Net-256, and the app under load.
 
-    python -m benchmarks.inference            # writes the "Inference" and "App" sections of benchmarks/RESULTS.md
+    python -m benchmarks.inference                       # all three sections of benchmarks/RESULTS.md
+    python -m benchmarks.inference --sections bundled    # only "Bundled models, end to end"
 
-The paper's U-Net-256 (ngf 64, batch norm with trained-looking statistics) on one image at 256x256 and at
-512x512 in "eval" mode, and at 256x256 in "paper" mode (the bundled models' mode; eager runs the plain paper-mode
-network with the masks the pipelines draw for seed 0). Every path gets the same input; the table reports median
-latency, the speed-up over eager float32, the largest absolute difference from the eager output and the PSNR
-against it (outputs span [-1, 1]). The int8 row's ranges come from random inputs (this network is untrained):
-it times int8, and the bundled models' own calibrations (weights/*/int8_calibration.json) say how close int8
-stays on real data. The row
-"export without graph rewrites" is ONNX Runtime on the plain export, without `pix2pix_hub.graph_rewrites`; two
-more rows measure candidates the pipeline does not use: eager with channels-last tensors, and (at the first size,
-"eval" mode) `torch.compile` of the rewritten graph, whose start-up cost the row names.
-Then `python app.py` is started on a loopback port with that model (and its int8 calibration) behind the facades
-task, and 1, 4 and 16 concurrent `gradio_client` callers hit `/translate`.
+**Bundled models, end to end** (the figures the README quotes): for each model in `weights/` and its first example,
+the plain path a user would write (PIL open and bicubic resize, eager float32 forward in the model's inference mode,
+back to PIL at the input's size) against `Pix2PixPipeline.from_pretrained(folder)(path, seed=0)`, the default path
+(ONNX Runtime, int8 where the model ships a calibration), decoding and pre/post-processing included in both. Each
+row is timed with 1 thread and with every core (torch and ONNX Runtime alike), in interleaved rounds; the default
+path's time is split into its stages (decode, pre-processing, dropout masks, forward, post-processing). A busy
+machine slows eager PyTorch more than ONNX Runtime, so every row records the CPU time other processes took while it
+ran (from /proc/stat, in cores) and is flagged "busy" above `--max_other_load`: only unflagged rows are quiet-machine
+figures.
+
+**U-Net-256** (ngf 64, batch norm with trained-looking statistics; no bundled model is this size): one image at
+256x256 and 512x512 in "eval" mode, and at 256x256 in "paper" mode (eager runs the plain paper-mode network with the
+masks the pipelines draw for seed 0). Every path gets the same input; the table reports median latency, the speed-up
+over eager float32, the largest absolute difference from the eager output and the PSNR against it (outputs span
+[-1, 1]). The int8 row's ranges come from random inputs (this network is untrained): it times int8, and the bundled
+models' own calibrations (weights/*/int8_calibration.json) say how close int8 stays on real data. The row "export
+without graph rewrites" is ONNX Runtime on the plain export; two more rows measure candidates the pipeline does not
+use: eager with channels-last tensors, and (at the first size, "eval" mode) `torch.compile` of the rewritten graph,
+whose start-up cost the row names.
+
+**App**: `python app.py` is started on a loopback port with that model (and its int8 calibration) behind the
+facades task, and 1, 4 and 16 concurrent `gradio_client` callers hit `/translate`.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import os
 import statistics
 import tempfile
 import threading
@@ -27,6 +40,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch._inductor.config
 from gradio_client import Client, handle_file
@@ -36,11 +50,21 @@ from benchmarks.common import interleaved_rounds, write_section
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
 from pix2pix_hub.calibrate_int8 import graph_feeds, record_ranges
 from pix2pix_hub.evaluation.metrics import output_psnr
+from pix2pix_hub.images import image_to_tensor, open_image, tensor_to_image
 from pix2pix_hub.inference.fast.int8 import Int8Calibration, weights_sha256
 from pix2pix_hub.inference.fast.onnx import OnnxGenerator, export_to_onnx
 from pix2pix_hub.inference.fast.rewrites import fast_inference_graph
 from pix2pix_hub.inference.paper_mode import PaperModeNetwork
-from space.launch import start_app
+from space.launch import REPO_ROOT, start_app
+
+BUNDLED = {  # name -> (weights folder, subfolder, example input)
+    "facades_label2photo": ("weights/facades_label2photo", None, "examples/facades_label2photo/1_input.jpg"),
+    "sat2map": ("weights/sat2map", None, "examples/sat2map/1_input.jpg"),
+    "map2sat": ("weights/map2sat", None, "examples/map2sat/1_input.jpg"),
+    "apple2orange": ("weights/apple2orange", "AtoB", "examples/apple2orange/1_input.jpg"),
+    "orange2apple": ("weights/apple2orange", "BtoA", "examples/orange2apple/1_input.jpg"),
+}
+MAX_OTHER_LOAD = 0.3  # cores other processes may use while a row runs before it is flagged "busy"
 
 
 def trained_looking_generator() -> Pix2PixGenerator:
@@ -86,6 +110,127 @@ def compiled(network: torch.nn.Module, example: tuple[torch.Tensor, ...]) -> tup
     return network, time.perf_counter() - start
 
 
+def busy_cpu_seconds() -> float:
+    """CPU seconds every process together has used since boot (/proc/stat's first line, idle and iowait left out)."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+class OtherLoad:
+    """How many cores other processes kept busy while the `with` block ran (this process's own CPU time left out)."""
+
+    cores = 0.0
+
+    def __enter__(self) -> OtherLoad:
+        self.start = (time.perf_counter(), busy_cpu_seconds(), time.process_time())
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        wall, busy, own = time.perf_counter(), busy_cpu_seconds(), time.process_time()
+        others = (busy - self.start[1]) - (own - self.start[2])
+        self.cores = max(0.0, others / (wall - self.start[0]))
+
+    def cell(self, limit: float) -> str:
+        """The table cell: cores used by others of the machine's, and the 1-minute load; "busy" above `limit`."""
+        flag = " **busy**" if self.cores > limit else ""
+        return f"{self.cores:.2f} of {os.cpu_count()} (load {os.getloadavg()[0]:.1f}){flag}"
+
+
+def plain_path(generator: Pix2PixGenerator, size: tuple[int, int], path: Path) -> Callable[[], Image.Image]:
+    """What a user writes without the pipeline: PIL in and resized, eager float32 forward in the model's inference
+    mode (paper mode: the same seeded dropout masks as the pipeline's), PIL out at the input's size."""
+    paper_mode = PaperModeNetwork(generator) if generator.inference_mode == "paper" else None
+    height, width = size
+
+    def run() -> Image.Image:
+        image = Image.open(path).convert("RGB")
+        x = image_to_tensor(image.resize((width, height), Image.Resampling.BICUBIC))[None]
+        with torch.inference_mode():
+            if paper_mode is None:
+                y = generator(x)
+            else:
+                y = paper_mode(x, *paper_mode.draw_masks(x.shape, torch.Generator().manual_seed(0)))
+        return tensor_to_image(y[0]).resize(image.size, Image.Resampling.BICUBIC)
+
+    return run
+
+
+def default_stages(pipe: Pix2PixPipeline, path: Path) -> dict[str, Callable[[], object]]:
+    """The default path's call split into its stages, each on the output of the one before."""
+    image = open_image(path)
+    x = pipe.preprocess(image)[None]
+    masks = pipe.runner.draw_masks(x.shape, 0)
+    output = pipe.forward(x, seed=0)[0]
+    return {
+        "decode": lambda: open_image(path),
+        "pre": lambda: pipe.preprocess(image),
+        "masks": lambda: pipe.runner.draw_masks(x.shape, 0),
+        "forward": lambda: pipe.runner.onnx(x, masks),
+        "post": lambda: pipe.postprocess(output, image.size),
+    }
+
+
+def measure_bundled(name: str, threads: int, rounds: int, repeats: int, max_other_load: float) -> str:
+    """One table row: a bundled model's plain path against its default path, with `threads` threads."""
+    folder, subfolder, example = BUNDLED[name]
+    torch.set_num_threads(threads)  # the ONNX Runtime session takes torch's thread count when it is built
+    pipe = Pix2PixPipeline.from_pretrained(REPO_ROOT / folder, subfolder=subfolder).warm_up()
+    generator = Pix2PixGenerator.from_pretrained(REPO_ROOT / folder, subfolder=subfolder)
+    path = REPO_ROOT / example
+    plain = plain_path(generator, pipe.runner.size, path)
+    x = pipe.preprocess(open_image(path))[None]
+    masks = pipe.runner.draw_masks(x.shape, 0)
+    stages = default_stages(pipe, path)
+    candidates = {"plain": plain, "default": lambda: pipe(path, seed=0)}
+    candidates["eager forward"] = inference(pipe.runner.paper_mode or generator, x, *masks)
+    candidates |= {f"stage {stage}": run for stage, run in stages.items()}
+    if threads > 1:  # is one ONNX Runtime thread faster for these small networks? (the pipeline uses `threads`)
+        runner = pipe.runner
+        one_thread = OnnxGenerator(runner.generator, runner.paper_mode, runner.size, threads=1, int8=runner._int8)
+        candidates["forward, 1 thread"] = lambda: one_thread(x, masks)
+    with OtherLoad() as load:
+        per_round = interleaved_rounds(candidates, rounds, repeats)
+    ms = {key: statistics.median(seconds) * 1000 for key, seconds in per_round.items()}
+    ratios = [slow / fast for slow, fast in zip(per_round["plain"], per_round["default"], strict=True)]
+    difference = np.abs(np.asarray(plain(), dtype=int) - np.asarray(pipe(path, seed=0), dtype=int)).max()
+    stage_cells = " / ".join(f"{ms[f'stage {stage}']:.1f}" for stage in stages)
+    one_thread_cell = f"{ms['forward, 1 thread']:.1f}" if threads > 1 else "(this row)"
+    row = (
+        f"| {name} | {generator.inference_mode}, {pipe.precision} | {threads} | {ms['plain']:.1f} "
+        f"| {ms['default']:.1f} | **{ms['plain'] / ms['default']:.2f}x** | {min(ratios):.2f}-{max(ratios):.2f}x "
+        f"| {ms['eager forward'] / ms['stage forward']:.2f}x | {stage_cells} | {one_thread_cell} | {difference} "
+        f"| {load.cell(max_other_load)} |"
+    )
+    print(row, flush=True)
+    return row
+
+
+def bundled_section(thread_counts: list[int], rounds: int, repeats: int, max_other_load: float) -> str:
+    """The "Bundled models, end to end" section: every bundled model at every thread count."""
+    rows = [
+        measure_bundled(name, threads, rounds, repeats, max_other_load) for threads in thread_counts for name in BUNDLED
+    ]
+    return "\n".join(
+        [
+            "Each model's first example from its file to the output image: the plain path (PIL resize, eager float32 "
+            "forward in the model's inference mode, PIL) against `Pix2PixPipeline.from_pretrained(folder)(path, "
+            f"seed=0)`; medians of {rounds} interleaved rounds x {repeats} calls, the range is the lowest and highest "
+            "speed-up of a round. Forward alone: eager against the default path's ONNX Runtime call. Stages of the "
+            "default path in ms: decode / pre-processing / dropout masks / forward / post-processing. The last column "
+            "is the CPU other processes used while the row ran, in cores of the machine's (and the 1-minute load "
+            f"average); rows above {max_other_load} cores are marked busy and are not quiet-machine figures.",
+            "",
+            "| model | mode, precision | threads | plain ms | default ms | speed-up | range over rounds "
+            "| forward alone | stages ms | forward with 1 ONNX Runtime thread, ms | max 8-bit difference "
+            "| other processes, cores |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            *rows,
+        ]
+    )
+
+
 def measure(generator: Pix2PixGenerator, size: int, rounds: int, repeats: int, with_compile: bool = False) -> list[str]:
     """Table rows for one input size and the generator's inference mode: eager float32 and each backend.
 
@@ -120,7 +265,8 @@ def measure(generator: Pix2PixGenerator, size: int, rounds: int, repeats: int, w
     if with_compile:
         network, seconds = compiled(fast_inference_graph(paper_mode or generator.net), (x, *masks))
         candidates[f"torch.compile of the rewritten graph (first call {seconds:.0f} s)"] = inference(network, x, *masks)
-    per_round = interleaved_rounds(candidates, rounds, repeats)
+    with OtherLoad() as load:
+        per_round = interleaved_rounds(candidates, rounds, repeats)
     baseline = per_round["eager float32"]
     rows = []
     for name, seconds in per_round.items():
@@ -134,7 +280,7 @@ def measure(generator: Pix2PixGenerator, size: int, rounds: int, repeats: int, w
         rows.append(
             f"| {size}x{size} | {mode} | {name}{default} | {statistics.median(seconds) * 1000:.1f} "
             f"| {statistics.median(baseline) / statistics.median(seconds):.2f}x | {min(ratios):.2f}-{max(ratios):.2f}x "
-            f"| {difference:.1e} | {fidelity:.1f} |"
+            f"| {difference:.1e} | {fidelity:.1f} | {load.cell(MAX_OTHER_LOAD)} |"
         )
         print(rows[-1], flush=True)
     return rows
@@ -160,14 +306,15 @@ def load_test(url: str, image: Path, callers: int, requests_each: int) -> str:
 
     threads = [threading.Thread(target=caller, args=(client,)) for client in clients]
     start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with OtherLoad() as load:  # the app is another process: its CPU time counts, so this cell is for the record
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     elapsed = time.perf_counter() - start
     row = (
         f"| {callers} | {len(latencies) + len(errors)} | {len(errors)} | {statistics.median(latencies) * 1000:.0f} | "
-        f"{len(latencies) / elapsed:.2f} |"
+        f"{len(latencies) / elapsed:.2f} | {load.cell(float('inf'))} |"
     )
     print(row, errors[:3], flush=True)
     return row
@@ -197,8 +344,9 @@ def measure_app(generator: Pix2PixGenerator, requests_each: int) -> str:
             "`python app.py` serving U-Net-256 (ngf 64, with an int8 calibration) on loopback; each caller sends "
             f"{requests_each} 256x256 PNGs to `/translate` through `gradio_client`, one after another.",
             "",
-            "| concurrent callers | requests | errors | median latency ms | throughput req/s |",
-            "|---|---|---|---|---|",
+            "| concurrent callers | requests | errors | median latency ms | throughput req/s "
+            "| other processes (the app included), cores |",
+            "|---|---|---|---|---|---|",
             *rows,
         ]
     )
@@ -206,35 +354,47 @@ def measure_app(generator: Pix2PixGenerator, requests_each: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sections", nargs="+", choices=["bundled", "unet", "app"], default=["bundled", "unet", "app"])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
+    parser.add_argument(
+        "--threads", type=int, nargs="+", default=sorted({1, os.cpu_count() or 1}), help="bundled section"
+    )
+    parser.add_argument("--max_other_load", type=float, default=MAX_OTHER_LOAD, help="cores; rows above: busy")
     parser.add_argument("--app_requests", type=int, default=4, help="requests per caller in the app load test")
     args = parser.parse_args()
 
+    default_threads = torch.get_num_threads()
+    if "bundled" in args.sections:
+        section = bundled_section(args.threads, args.rounds, args.repeats, args.max_other_load)
+        write_section("Bundled models, end to end (CPU)", section)
+    torch.set_num_threads(default_threads)
     generator = trained_looking_generator()
-    rows = [
-        row
-        for size in args.sizes
-        for row in measure(generator, size, args.rounds, args.repeats, with_compile=size == args.sizes[0])
-    ]
-    paper = trained_looking_generator()
-    paper.inference_mode = "paper"  # the bundled models' mode: per-image statistics, seeded dropout masks
-    rows += measure(paper, args.sizes[0], args.rounds, args.repeats)
-    table = "\n".join(
-        [
-            "U-Net-256 (ngf 64, 54.4M parameters), batch 1, median of "
-            f"{args.rounds} interleaved rounds x {args.repeats} calls; the range is the lowest and highest speed-up "
-            "of a single round (the machine's speed drifts between rounds).",
-            "",
-            "| input | inference mode | path | median ms | speed-up vs eager | range over rounds "
-            "| max abs diff vs eager | PSNR vs eager dB |",
-            "|---|---|---|---|---|---|---|---|",
-            *rows,
+    if "unet" in args.sections:
+        rows = [
+            row
+            for size in args.sizes
+            for row in measure(generator, size, args.rounds, args.repeats, with_compile=size == args.sizes[0])
         ]
-    )
-    write_section("Inference (CPU)", table)
-    write_section("App /translate under concurrent callers", measure_app(generator, args.app_requests))
+        paper = trained_looking_generator()
+        paper.inference_mode = "paper"  # per-image statistics, seeded dropout masks
+        rows += measure(paper, args.sizes[0], args.rounds, args.repeats)
+        table = "\n".join(
+            [
+                "U-Net-256 (ngf 64, 54.4M parameters; no bundled model is this size), batch 1, forward alone, median "
+                f"of {args.rounds} interleaved rounds x {args.repeats} calls; the range is the lowest and highest "
+                "speed-up of a single round (the machine's speed drifts between rounds).",
+                "",
+                "| input | inference mode | path | median ms | speed-up vs eager | range over rounds "
+                "| max abs diff vs eager | PSNR vs eager dB | other processes, cores |",
+                "|---|---|---|---|---|---|---|---|---|",
+                *rows,
+            ]
+        )
+        write_section("Inference (CPU)", table)
+    if "app" in args.sections:
+        write_section("App /translate under concurrent callers", measure_app(generator, args.app_requests))
 
 
 if __name__ == "__main__":
