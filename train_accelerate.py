@@ -18,11 +18,6 @@ from pix2pix_hub.training.arguments import parse_args
 
 def main(args: argparse.Namespace):
     """Train as `args` say; returns the trained generator (or the dict of exported networks for several)."""
-    from pix2pix_hub.hub import go_offline_unless_reachable
-
-    # Before `datasets` loads: a machine without network then reads Hub data from the local cache at once.
-    if not go_offline_unless_reachable() and args.push_to_hub:
-        raise ConnectionError("--push_to_hub needs the Hub, which cannot be reached; train without it, push later")
     from pix2pix_hub.methods import get_method
     from pix2pix_hub.training.loop import train
 
@@ -31,16 +26,21 @@ def main(args: argparse.Namespace):
 
 
 def cli() -> None:
-    """Data or weights that cannot be had end the run with one plain line, and no output folder is left behind
-    when this run made it and wrote nothing but its log."""
+    """The command line: without a reachable Hub the process works offline from the start; data or weights that
+    cannot be had end the run with one plain line, leaving no output folder when this run made it and wrote
+    nothing but its log."""
     args = parse_args()
     output_dir = Path(args.output_dir)
     fresh = not output_dir.exists()
+    from pix2pix_hub.hub import go_offline_unless_reachable, plain_load_error
+
+    # Before `datasets` loads (process-wide, so here and not in `main`): without network, Hub data and models come
+    # from the local cache at once instead of after half a minute of retries.
+    if not go_offline_unless_reachable() and args.push_to_hub:
+        raise SystemExit("train_accelerate.py: --push_to_hub needs the Hub, which cannot be reached; push later")
     try:
         main(args)
     except (FileNotFoundError, ConnectionError) as error:
-        from pix2pix_hub.hub import plain_load_error
-
         if fresh and output_dir.is_dir() and {path.name for path in output_dir.iterdir()} <= {"logs"}:
             shutil.rmtree(output_dir, ignore_errors=True)
         raise SystemExit(f"train_accelerate.py: {plain_load_error(error)}") from None

@@ -143,7 +143,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> dict:
     """Score the model, write metrics.json and grid.png to --output_dir, print the report (JSON on stdout)."""
     args = parse_args(argv)
-    go_offline_unless_reachable()  # a Hub id then loads from the local cache at once, or fails in seconds
     generator = Pix2PixGenerator.from_pretrained(args.model)
     train_pairs, pairs, description = load_splits(data_spec(args), args.split)
     dataset = evaluation_view(pairs, args, generator)
@@ -181,7 +180,9 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def cli() -> None:
-    """`python -m pix2pix_hub.evaluate`: a model or data that cannot be had is one plain line, not a traceback."""
+    """`python -m pix2pix_hub.evaluate`: without a reachable Hub the process works offline (this changes process-wide
+    state, so `main` itself does not); a model or data that cannot be had is one plain line, not a traceback."""
+    go_offline_unless_reachable()  # a Hub id then loads from the local cache at once, or fails in seconds
     try:
         main()
     except (FileNotFoundError, ConnectionError) as error:
