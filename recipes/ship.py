@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ class Shipment:
     source: str
     target: str
     judge: str | None  # a folder under weights/judges/
+    label_maps: str | None = None  # outputs are colour label maps of this set, scored as the paper's Table 3
 
 
 SHIPMENTS = {
@@ -47,18 +49,38 @@ SHIPMENTS = {
     ),
     "sat2map": Shipment("maps", "val", "pix2pix maps", "Manhattan, Google Maps", "AtoB", "aerial photo", "map", None),
     "map2sat": Shipment("maps", "val", "pix2pix maps", "Manhattan, Google Maps", "BtoA", "map", "aerial photo", "maps"),
+    "cityscapes_label2photo": Shipment(
+        "cityscapes", "val", "Cityscapes", "German street scenes", "BtoA", "label map", "photo", "cityscapes"
+    ),
+    "cityscapes_photo2label": Shipment(
+        "cityscapes", "val", "Cityscapes", "German street scenes", "AtoB", "photo", "label map", None, "cityscapes"
+    ),
+    "edges2shoes": Shipment(
+        "edges2shoes", "val", "edges2shoes", "UT Zappos50K shoes", "BtoA", "edge map", "photo", None
+    ),
 }
 JUDGE_TEXT = {
     "facades": "**FCN-score** (the paper's realism measure, Sec. 4.2): the facade segmenter "
     "[`weights/judges/facades`](../judges/facades), trained on the training photos only, labels each generated "
     "photo, and the scores say how well its labels recover the input label map. The generated photos close "
     "**{gap:.0%}** of the per-pixel-accuracy gap between the mean training photo and the real photos.",
+    "cityscapes": "**FCN-score** (the paper's Table 1 measure): the Cityscapes segmenter "
+    "[`weights/judges/cityscapes`](../judges/cityscapes), trained on the training photos only, labels each "
+    "generated photo over the 19 evaluated classes (void pixels ignored), and the scores say how well its labels "
+    "recover the input label map. The generated photos close **{gap:.0%}** of the per-pixel-accuracy gap between "
+    "the mean training photo and the real photos. A second judge of another seed and width "
+    "([`weights/judges/cityscapes_seed1`](../judges/cityscapes_seed1)) is in `eval/metrics_judge_seed1.json`.",
     "maps": "**Structure score**: the photo -> map regressor [`weights/judges/maps`](../judges/maps), trained on "
     "the training pairs only, reads a map back from each generated aerial photo and is compared with the input map "
     "(structure L1: lower is better). The generated photos close **{gap:.0%}** of the structure-L1 gap between the "
     "mean training photo and the real photos.",
 }
-JUDGE_GAP_METRIC = {"facades": "per_pixel_accuracy", "maps": "structure_l1"}
+JUDGE_GAP_METRIC = {"facades": "per_pixel_accuracy", "cityscapes": "per_pixel_accuracy", "maps": "structure_l1"}
+LABEL_MAPS_TEXT = (
+    "**Label-map scores** (the paper's Table 3, photo -> labels): each pixel of the generated colour map is decoded "
+    "to the nearest class colour and compared with the real label map (void pixels ignored); the bound is the mean "
+    "training label map decoded the same way."
+)
 METRIC_NAMES = {
     "l1": "L1",
     "psnr": "PSNR (dB)",
@@ -87,11 +109,15 @@ def save_weights(run_dir: Path, out_dir: Path, half: bool, inference_mode: str |
     atomic_write_text(out_dir / CONFIG_NAME, json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
-def evaluate_folder(model: Path, shipment: Shipment, data: str, size: int, output_dir: Path) -> tuple[dict, str]:
-    """Run `python -m pix2pix_hub.evaluate` on the held-out split at `size`; returns its report and the command."""
+def evaluate_folder(
+    model: Path, shipment: Shipment, data: str, size: int, output_dir: Path, judge: str | None = None
+) -> tuple[dict, str]:
+    """Run `python -m pix2pix_hub.evaluate` on the held-out split at `size` (with the shipment's judge, or `judge`
+    from weights/judges/); returns its report and the command."""
     argv = ["--model", str(model), "--dataset", data, "--split", shipment.split, "--direction", shipment.direction]
     argv += ["--load_size", str(size), "--crop_size", str(size), "--output_dir", str(output_dir)]
-    argv += ["--judge", f"weights/judges/{shipment.judge}"] if shipment.judge else ["--bounds"]
+    argv += ["--judge", f"weights/judges/{judge or shipment.judge}"] if shipment.judge else ["--bounds"]
+    argv += ["--label_maps", shipment.label_maps] if shipment.label_maps else []
     return evaluate(argv), "python -m pix2pix_hub.evaluate " + " ".join(argv)
 
 
@@ -134,6 +160,17 @@ def result_rows(shipped: dict, float32: dict) -> list[dict[str, str]]:
                 "float32": f"{float32[name]:.{digits}f}",
             }
         )
+    for name, value in shipped.get("label_maps", {}).get("output", {}).items():
+        rows.append(
+            {
+                "key": name,
+                "name": f"label map {METRIC_NAMES[name].removeprefix('FCN-score ')}",
+                "model": f"{value:.4f}",
+                "mean": f"{shipped['label_maps']['mean_training_target'][name]:.4f}",
+                "real": "1",
+                "float32": f"{float32['label_maps']['output'][name]:.4f}",
+            }
+        )
     judged = shipped.get("judge", {})
     for name, value in judged.get("output", {}).items():
         rows.append(
@@ -172,10 +209,15 @@ def main(argv: list[str] | None = None) -> None:
     float32, _ = evaluate_folder(float32_dir, shipment, data, size, float32_dir / "eval")
     shipped, eval_command = evaluate_folder(out_dir, shipment, data, size, out_dir / "eval")
     rows = result_rows(shipped, float32)
-    judge_text = ""
+    judge_text = LABEL_MAPS_TEXT if shipment.label_maps else ""
     if shipment.judge:
         gap = shipped["judge"]["gap_closed"][JUDGE_GAP_METRIC[shipment.judge]]
         judge_text = JUDGE_TEXT[shipment.judge].format(gap=gap)
+    second_judge = Path(f"weights/judges/{shipment.judge}_seed1")
+    if shipment.judge and second_judge.is_dir():  # a judge is one network's opinion: a second one, to compare
+        second, _ = evaluate_folder(out_dir, shipment, data, size, out_dir / "eval_judge_seed1", second_judge.name)
+        atomic_write_text(out_dir / "eval" / "metrics_judge_seed1.json", json.dumps(second, indent=2) + "\n")
+        shutil.rmtree(out_dir / "eval_judge_seed1")
 
     extra = Template(read_model_card_template("trained_model.md")).render(
         num_pairs=shipped["num_pairs"],
