@@ -14,6 +14,7 @@ BUILT_IN = {
     "pix2pix": "pix2pix_hub.methods.pix2pix:Pix2Pix",
     "cyclegan": "pix2pix_hub.methods.cyclegan:CycleGAN",
     "pix2pixhd": "pix2pix_hub.methods.pix2pixhd:Pix2PixHD",
+    "everybody_dance_now": "pix2pix_hub.methods.everybody_dance_now:EverybodyDanceNow",
 }
 ALIASES = {"cycle_gan": "cyclegan"}  # the reference's --model names
 

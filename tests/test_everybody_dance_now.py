@@ -1,0 +1,163 @@
+"""`--method everybody_dance_now`: consecutive-frame data, the step (G on its previous frame, frame D, temporal D),
+sequence generation and its temporal measure, and the trainer end to end with kill-and-resume.
+
+The sequences are real files written here: a stick figure (`pix2pix_hub.pose.render_pose`) that steps right frame
+by frame, and a "video" frame that is the figure drawn dark on grey; tiny networks on 32x32 images.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from accelerate import Accelerator
+from PIL import Image
+from safetensors.torch import load_file
+
+from pix2pix_hub import Pix2PixGenerator
+from pix2pix_hub.data.frames import ConsecutiveFrames, collate_frame_pairs
+from pix2pix_hub.data.preprocessing import Preprocessing
+from pix2pix_hub.data.sources import SideBySideFiles
+from pix2pix_hub.evaluation.sequence import sequence_metrics
+from pix2pix_hub.methods.base import recipe_from_args
+from pix2pix_hub.methods.everybody_dance_now import (
+    PAPER,
+    EverybodyDanceNow,
+    EverybodyDanceNowRecipe,
+    generate_sequence,
+)
+from pix2pix_hub.pose import render_pose
+from pix2pix_hub.training.arguments import parse_args
+from tests.test_pose import walking_pose
+from tests.test_training import kill_after_first_checkpoint
+from tests.test_training import train as run_trainer
+
+TINY = ["--method", "everybody_dance_now", "--ngf", "4", "--ndf", "4", "--n_downsample_global", "2"]
+TINY += ["--n_blocks_global", "1", "--num_D", "1", "--n_layers_D", "2", "--lambda_l1", "10"]
+TINY += ["--report_to", "none", "--eval_steps", "0"]
+
+
+def write_sequence(root: Path, splits: dict[str, int], size: int = 32, frame_is_pose: bool = False) -> Path:
+    """<split>/frame<t>.png: the frame (the figure dark on grey, or the stick figure itself) left, its stick figure
+    right; the figure walks right."""
+    start = 0
+    for split, count in splits.items():
+        (root / split).mkdir(parents=True, exist_ok=True)
+        for t in range(start, start + count):
+            pose = walking_pose(shift=6 * t - 30)
+            skeleton = render_pose(pose, (size, size))
+            ink = np.asarray(skeleton.convert("L"), dtype=np.float64) < 250
+            frame = np.where(ink[..., None], (40, 30, 90), (170, 170, 170)).astype(np.uint8)
+            frame = np.asarray(skeleton) if frame_is_pose else frame
+            pair = np.concatenate([frame, np.asarray(skeleton)], axis=1)
+            Image.fromarray(pair).save(root / split / f"frame{t:04d}.png")
+        start += count
+    return root
+
+
+def test_consecutive_pairs_follow_file_order_and_share_one_augmentation_draw(tmp_path):
+    root = write_sequence(tmp_path / "seq", {"train": 5})
+    frames = SideBySideFiles(sorted((root / "train").iterdir()), "BtoA")
+    data = ConsecutiveFrames(frames, Preprocessing("resize_and_crop", 40, 32, flip=False), seed=3)
+    assert len(data) == 4
+    for key in range(8):  # two epochs of keys
+        item = data[key]
+        index = key % 4
+        assert item["name"].endswith(f"frame{index:04d}.png -> frame{index + 1:04d}")
+        # the figure steps right by ~0.75 px a frame: the second frame's ink sits right of the first's
+        ink = [(image.mean(0) < -0.2).float() for image in (item["target"], item["next_target"])]
+        columns = torch.arange(32.0)
+        centres = [(mask * columns).sum() / mask.sum() for mask in ink]
+        assert centres[1] > centres[0]
+    same = write_sequence(tmp_path / "same", {"train": 5}, frame_is_pose=True)
+    frames = SideBySideFiles(sorted((same / "train").iterdir()), "BtoA")
+    same_data = ConsecutiveFrames(frames, Preprocessing("resize_and_crop", 40, 32, flip=True), seed=3)
+    for item in (same_data[key] for key in range(8)):
+        # one crop and flip for all four images: identical halves stay identical
+        assert torch.equal(item["source"], item["target"]) and torch.equal(item["next_source"], item["next_target"])
+    batch = collate_frame_pairs([data[0], data[1]])
+    assert batch["next_source"].shape == (2, 3, 32, 32) and len(batch["names"]) == 2
+
+
+def tiny_method(*flags: str):
+    args = parse_args([*TINY, "--dataset", "unused", *flags])
+    return args, recipe_from_args(EverybodyDanceNowRecipe, args)
+
+
+def test_one_step_updates_the_generator_the_frame_d_and_the_temporal_d(tmp_path):
+    root = write_sequence(tmp_path / "seq", {"train": 3, "test": 2})
+    accelerator = Accelerator(cpu=True)
+    for flags, temporal in (([], True), (["--lambda_temporal", "0"], False)):
+        args, recipe = tiny_method("--dataset", str(root), "--preprocess", "none", *flags)
+        method = EverybodyDanceNow()
+        data = method.load_data(args, recipe)
+        torch.manual_seed(0)
+        state = method.build(recipe, data, args)
+        assert ("temporal_discriminator" in state.modules) is temporal
+        assert state.modules["generator"].in_channels == 6
+        before = {name: [p.detach().clone() for p in m.parameters()] for name, m in state.modules.items()}
+        batch = collate_frame_pairs([data.train[0]])
+        losses = method.training_step(accelerator, state, batch, recipe)
+        assert ("T_G_GAN" in losses) is temporal and losses["G_L1"] > 0
+        for name, module in state.modules.items():
+            changed = [not torch.equal(a, b) for a, b in zip(before[name], module.parameters(), strict=True)]
+            assert all(changed), name
+
+
+def test_each_frame_is_generated_from_its_pose_and_the_frame_before():
+    torch.manual_seed(0)
+    generator = Pix2PixGenerator("global", 6, 3, 4, "instance", False, "eval", {"n_downsample_global": 2})
+    generator.arch_options["n_blocks_global"] = 1
+    poses = torch.rand(3, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        frames = generate_sequence(generator.eval(), poses)
+        first = generator(torch.cat([poses[:1], torch.zeros(1, 3, 32, 32)], 1))[0]
+        second = generator(torch.cat([poses[1:2], first[None]], 1))[0]
+        unconditioned = generator(torch.cat([poses[1:2], torch.zeros(1, 3, 32, 32)], 1))[0]
+    torch.testing.assert_close(frames[0], first)
+    torch.testing.assert_close(frames[1], second)
+    assert not torch.allclose(frames[1], unconditioned, atol=1e-4)  # the previous frame is an input, not ignored
+
+
+def test_temporal_change_is_zero_for_a_still_video_and_grows_with_flicker():
+    still = [Image.new("RGB", (16, 16), (100, 100, 100))] * 4
+    flicker = [Image.new("RGB", (16, 16), (100 + 40 * (t % 2),) * 3) for t in range(4)]
+    metrics = sequence_metrics(flicker, still)
+    assert metrics["temporal_change_real"] == 0
+    assert metrics["temporal_change"] == pytest.approx(40 / 255)
+    assert sequence_metrics(still, still)["l1"] == 0
+
+
+def test_the_defaults_are_the_reference_options_and_flipping_is_refused():
+    assert (PAPER.n_downsample_global, PAPER.n_blocks_global, PAPER.num_D, PAPER.lambda_feat) == (4, 9, 2, 10.0)
+    assert (PAPER.direction, PAPER.flip, PAPER.lambda_temporal, PAPER.lambda_l1) == ("BtoA", False, 1.0, 0.0)
+    with pytest.raises(SystemExit):
+        parse_args([*TINY, "--dataset", "x", "--flip"])
+
+
+def test_trains_end_to_end_and_a_killed_run_resumes_to_the_same_weights(tmp_path):
+    root = write_sequence(tmp_path / "seq", {"train": 6, "test": 3})
+    common = [*TINY, "--dataset", str(root), "--preprocess", "none", "--epochs", "20", "--decay_epochs", "20"]
+    killed = tmp_path / "killed"
+    resumed_from = int(kill_after_first_checkpoint(common, killed, 2).name.split("-")[1])
+    final = ["--max_train_steps", str(resumed_from + 3), "--checkpointing_steps", "0"]
+    resumed = run_trainer(*common, "--output_dir", str(killed), "--resume_from_checkpoint", "latest", *final, tiny=[])
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"at step {resumed_from}" in resumed.stderr
+    straight = tmp_path / "straight"
+    run = run_trainer(*common, "--output_dir", str(straight), *final, tiny=[])
+    assert run.returncode == 0, run.stderr[-3000:]
+    expected, actual = load_file(straight / "model.safetensors"), load_file(killed / "model.safetensors")
+    assert expected.keys() == actual.keys() and all(torch.equal(expected[k], actual[k]) for k in expected)
+
+    metrics = json.loads((straight / "metrics.json").read_text())
+    assert metrics["num_pairs"] == 3 and metrics["temporal_change"] >= 0 and metrics["temporal_change_real"] > 0
+    record = json.loads((straight / "training.json").read_text())
+    assert record["method"] == "everybody_dance_now" and record["data"]["train_pairs"] == 5
+    card = (straight / "README.md").read_text()
+    assert "Everybody Dance Now" in card and "temporal discriminator" in card
+    generator = Pix2PixGenerator.from_pretrained(straight)
+    assert generator.in_channels == 6 and generator.arch == "global"
