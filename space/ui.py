@@ -16,6 +16,7 @@ from pix2pix_hub.hub import PROJECT_REPO_URL
 from pix2pix_hub.methods.cyclegan import PAPER_URL as CYCLEGAN_PAPER_URL
 from pix2pix_hub.methods.pix2pix import PAPER, PAPER_URL
 
+from .dance import dance_tab
 from .handlers import CACHE_CLEANUP, clear_result, show_result, translate, translate_sketch
 from .tasks import TASKS, Task, get_task, hub_online
 from .web_tab import web_tab
@@ -326,6 +327,7 @@ def build_demo() -> gr.Blocks:
             widgets |= _sketch_tab(task)
             widgets |= _compare_tab(task)
             web_tab(widgets["task_choice"])
+            dance_tab()
         widgets["latency"] = gr.Markdown(elem_id="latency")
         with gr.Accordion("How it works", open=False):
             gr.Markdown(HOW_IT_WORKS)

@@ -8,12 +8,14 @@ by frame, and a "video" frame that is the figure drawn dark on grey; tiny networ
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from accelerate import Accelerator
+from gradio_client import Client, handle_file
 from PIL import Image
 from safetensors.torch import load_file
 
@@ -29,12 +31,15 @@ from pix2pix_hub.methods.everybody_dance_now import (
     EverybodyDanceNowRecipe,
     generate_sequence,
 )
-from pix2pix_hub.pose import render_pose
+from pix2pix_hub.pose import BodyStats, normalise_poses, read_openpose_json, render_pose
 from pix2pix_hub.training.arguments import parse_args
-from tests.test_pose import walking_pose
+from space.dance import MODEL_ENV, MY_FILES, load_dancer
+from space.launch import start_app
+from tests.test_pose import FIXTURES, STEMS, walking_pose
 from tests.test_training import kill_after_first_checkpoint
 from tests.test_training import train as run_trainer
 
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 TINY = ["--method", "everybody_dance_now", "--ngf", "4", "--ndf", "4", "--n_downsample_global", "2"]
 TINY += ["--n_blocks_global", "1", "--num_D", "1", "--n_layers_D", "2", "--lambda_l1", "10"]
 TINY += ["--report_to", "none", "--eval_steps", "0"]
@@ -161,3 +166,93 @@ def test_trains_end_to_end_and_a_killed_run_resumes_to_the_same_weights(tmp_path
     assert "Everybody Dance Now" in card and "temporal discriminator" in card
     generator = Pix2PixGenerator.from_pretrained(straight)
     assert generator.in_channels == 6 and generator.arch == "global"
+
+
+# --- the app's Dance tab -----------------------------------------------------------------------------------------
+
+
+def tiny_dancer_folder(folder: Path) -> Path:
+    """A tiny generator with the dance.json the app reads: the fixtures' six poses as the test sequence."""
+    torch.manual_seed(0)
+    options = {"n_downsample_global": 2, "n_blocks_global": 1}
+    Pix2PixGenerator("global", 6, 3, 4, "instance", False, "eval", options).save_pretrained(folder)
+    poses = [read_openpose_json(path) for path in sorted(FIXTURES.glob("*_keypoints.json"))]
+    meta = {"size": 32, "fps": 7.5, "subject": BodyStats.of(poses).to_dict()}
+    meta["test_poses"] = [pose.body.tolist() for pose in poses]
+    (folder / "dance.json").write_text(json.dumps(meta))
+    return folder
+
+
+def mp4_frames(path: str) -> list[np.ndarray]:
+    """The decoded frames of a video file (RGB, by the ffmpeg imageio-ffmpeg ships)."""
+    import imageio_ffmpeg
+
+    reader = imageio_ffmpeg.read_frames(path)
+    meta = next(reader)
+    width, height = meta["size"]
+    return [np.frombuffer(frame, np.uint8).reshape(height, width, 3) for frame in reader]
+
+
+@pytest.fixture(scope="module")
+def dance_app(tmp_path_factory):
+    """`python app.py` with the Dance tab on a tiny model (PIX2PIX_MODEL_EDN_SUBJECT)."""
+    root = tmp_path_factory.mktemp("dance_app")
+    model = tiny_dancer_folder(root / "edn")
+    env = {
+        "HF_HUB_OFFLINE": "1",
+        "HF_HOME": str(root / "hf"),
+        "GRADIO_TEMP_DIR": str(root / "tmp"),
+        MODEL_ENV: str(model),
+    }
+    process, url = start_app(env, root / "app.log", timeout=240)
+    yield url, model
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
+
+
+def test_the_dance_api_turns_openpose_json_into_the_video_the_library_makes(dance_app, tmp_path):
+    url, model = dance_app
+    client = Client(url, verbose=False, download_files=str(tmp_path), analytics_enabled=False)
+    files = [handle_file(str(path)) for path in sorted(FIXTURES.glob("*_keypoints.json"))]
+    video, made = client.predict(MY_FILES, files, 6, True, api_name="/dance")
+    frames = mp4_frames(video["video"] if isinstance(video, dict) else video)
+    assert len(frames) == 6 and frames[0].shape == (256, 256, 3) and "6 frames from 6 OpenPose JSON files" in made
+    dancer = load_dancer(str(model))
+    poses = [read_openpose_json(path) for path in sorted(FIXTURES.glob("*_keypoints.json"))]
+    expected = dancer.frames(normalise_poses(poses, BodyStats.of(poses), dancer.subject))
+    for frame, image in zip(frames, expected, strict=True):
+        assert np.abs(frame.astype(float) - np.asarray(image, dtype=float)).mean() < 6  # H.264 at crf 20
+    with pytest.raises(Exception, match="a mix of JSON files and images"):
+        client.predict(
+            MY_FILES, [files[0], handle_file(str(FIXTURES / f"{STEMS[0]}_pose.png"))], 6, True, api_name="/dance"
+        )
+
+
+def test_browser_dance_tab_makes_a_video_and_moves_a_joint(browser, dance_app):
+    url, _ = dance_app
+    context = browser.new_context(viewport={"width": 1280, "height": 1400})
+    page = context.new_page()
+    page.goto(url)
+    page.get_by_role("tab", name="Dance").click()
+    page.click("#dance-button")
+    page.wait_for_function(
+        "() => { const v = document.querySelector('#dance-video video'); return v && v.readyState >= 1; }",
+        timeout=120_000,
+    )
+    source = page.eval_on_selector("#dance-video video", "video => video.currentSrc || video.src")
+    ARTIFACTS.mkdir(exist_ok=True)
+    body = page.request.get(source).body()
+    assert body[4:8] == b"ftyp"  # an mp4 the browser can play
+    assert "frames from the test sequence" in page.locator("#dance-made").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "app-dance.png"), full_page=True)
+    before = page.eval_on_selector("#dance-figure img", "img => img.src")
+    number = page.locator("#dance-x input[type=number]")
+    number.fill("40")
+    number.press("Enter")
+    page.locator("#dance-x input[type=range]").dispatch_event("pointerup")
+    page.wait_for_function(
+        "before => { const img = document.querySelector('#dance-figure img'); return img && img.src !== before; }",
+        arg=before,
+        timeout=60_000,
+    )
+    context.close()

@@ -13,6 +13,7 @@ here: the data has no face crops. `--lambda_temporal 0` drops the temporal D (th
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -250,15 +251,23 @@ def judge(accelerator, discriminator, recipe, condition, fake, real) -> dict[str
     }
 
 
-def generate_sequence(generator: nn.Module, poses: torch.Tensor, previous: torch.Tensor | None = None):
-    """Frames for poses (T, 3, H, W) in order, each generated from its pose and the frame generated before it."""
+def generate_sequence(
+    generator: nn.Module,
+    poses: torch.Tensor,
+    previous: torch.Tensor | None = None,
+    on_frame: Callable[[int], None] | None = None,
+) -> torch.Tensor:
+    """Frames for poses (T, 3, H, W) in order, each generated from its pose and the frame generated before it
+    (`previous`, default zeros, before the first); `on_frame(t)` is called after each (a progress bar)."""
     import torch
 
     frames = []
     previous = torch.zeros_like(poses[:1]) if previous is None else previous
-    for pose in poses:
+    for index, pose in enumerate(poses):
         previous = generator(torch.cat([pose[None], previous], 1))
         frames.append(previous[0])
+        if on_frame is not None:
+            on_frame(index)
     return torch.stack(frames)
 
 
