@@ -112,6 +112,13 @@ def test_one_step_updates_the_generator_the_frame_d_and_the_temporal_d(tmp_path)
             assert all(changed), name
 
 
+def test_a_sequence_without_an_evaluation_split_is_refused_rather_than_scattered(tmp_path):
+    root = write_sequence(tmp_path / "seq", {"train": 4})
+    args, recipe = tiny_method("--dataset", str(root))
+    with pytest.raises(ValueError, match="put the last frames in a test/ folder"):
+        EverybodyDanceNow().load_data(args, recipe)
+
+
 def test_each_frame_is_generated_from_its_pose_and_the_frame_before():
     torch.manual_seed(0)
     generator = Pix2PixGenerator("global", 6, 3, 4, "instance", False, "eval", {"n_downsample_global": 2})

@@ -110,6 +110,11 @@ class EverybodyDanceNow(Method):
         from ..data.arguments import data_spec
 
         train, evaluation, description = load_splits(data_spec(args), args.eval_split)
+        if isinstance(evaluation, Subset):  # held out at random: frames scattered over the video, no sequence
+            raise ValueError(
+                f"{args.dataset}: no evaluation split; a sequence is evaluated on frames that follow each other: put "
+                "the last frames in a test/ folder (or name another split with --eval_split)"
+            )
         if args.max_dataset_size and args.max_dataset_size < len(train):
             train = Subset(train, range(args.max_dataset_size))
             description += f"; the first {args.max_dataset_size} training frames used (--max_dataset_size)"
