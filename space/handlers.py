@@ -20,14 +20,17 @@ from typing import Any
 import gradio as gr
 from PIL import Image
 
+from pix2pix_hub import edges
 from pix2pix_hub.images import open_image, prepare_image
 
 from .forward import full_resolution_model, model_for
-from .tasks import Task, get_task
+from .tasks import TASKS, Task, get_task
 
 CACHE_CLEANUP = (60, 600)  # every minute, delete uploads and results older than ten minutes (all of them on exit)
 OUTPUT_SIDE = (256, 1024)  # the output's long side is kept within these bounds (the model works at 256)
 FULL_RESOLUTION_MAX_PIXELS = 4096 * 4096  # for "keep full resolution"; the CLI's tiled mode takes any size
+EDGE_SKETCH_SIZE = (256, 256)  # edges sketches are inked at the data's scale: 1-pixel lines on 256x256
+EDGE_INK = 224  # a pixel of an edges sketch darker than this there is a line (black); the rest is paper (white)
 
 
 def output_size(size: tuple[int, int]) -> tuple[int, int]:
@@ -59,6 +62,7 @@ class Result:
     input: Image.Image
     output: Image.Image
     seconds: float
+    photo: Image.Image | None = None  # "edges from a photo": the photo whose edge map was the input
 
 
 def download_name(input_name: str, task: str) -> str:
@@ -103,33 +107,58 @@ def translate_image(task: Task, image: Image.Image, full_resolution: bool) -> Im
 
 
 def run_translation(
-    task_name: str, decode: Callable[[], Image.Image], input_name: str, full_resolution: bool = False
+    task_name: str,
+    decode: Callable[[], Image.Image],
+    input_name: str,
+    full_resolution: bool = False,
+    edges_from_photo: bool = False,
 ) -> tuple[str, Result]:
-    """Decode (timed with the rest) and translate one image with the task's shared model."""
+    """Decode (timed with the rest) and translate one image with the task's shared model; where the task offers
+    it, a photo is first turned into an edge map drawn like the training data's."""
     try:
         task = get_task(task_name)
     except ValueError as error:
         raise gr.Error(html.escape(str(error), quote=False), print_exception=False) from None
     start = time.perf_counter()
-    image = decode()
+    image = photo = decode()
+    if edges_from_photo and task.edges_from_photo:
+        image = edges.edges_from_photo(photo)
     output = translate_image(task, image, full_resolution)
-    result = Result(task.name, image, output, time.perf_counter() - start)
+    result = Result(task.name, image, output, time.perf_counter() - start, photo if image is not photo else None)
     return result_file(output, download_name(input_name, task.name)), result
 
 
-def translate(task: str, image: dict[str, Any] | None, full_resolution: bool = False) -> tuple[str, Result]:
+def translate(
+    task: str, image: dict[str, Any] | None, full_resolution: bool = False, edges_from_photo: bool = False
+) -> tuple[str, Result]:
     """The `/translate` endpoint: a task name and an image file in, the translated image out (with
-    `full_resolution`, for the tasks that offer it, at the image's own size)."""
+    `full_resolution`, for the tasks that offer it, at the image's own size; with `edges_from_photo`, for edges
+    tasks, the image is a photo whose edges are translated)."""
     name = (image or {}).get("orig_name") or Path((image or {}).get("path") or "image").name
-    return run_translation(task, lambda: decode_upload(image), name, full_resolution=full_resolution)
+    return run_translation(
+        task, lambda: decode_upload(image), name, full_resolution=full_resolution, edges_from_photo=edges_from_photo
+    )
+
+
+def ink_edges(sketch: Image.Image) -> Image.Image:
+    """A pen sketch as the data's edge maps are drawn: black lines on white, nothing grey, at 256x256 (the browser's
+    anti-aliased 2-pixel pen on the 512-pixel canvas becomes 1-2 pixel lines, as in the data)."""
+    grey = sketch.convert("L").resize(EDGE_SKETCH_SIZE, Image.Resampling.BOX)
+    return grey.point(lambda value: 0 if value < EDGE_INK else 255).convert("RGB")
 
 
 def translate_sketch(task: str, sketch: dict[str, Any] | None) -> tuple[str, Result]:
-    """Translate the Sketch tab's canvas: the editor's flattened composite, drawn in the browser."""
+    """Translate the Sketch tab's canvas: the editor's flattened composite, drawn in the browser (for edges tasks
+    inked as the training edges are)."""
     composite = (sketch or {}).get("composite")
     if composite is None:
         raise gr.Error("The sketch is empty: draw on the canvas first.", print_exception=False)
-    return run_translation(task, lambda: prepare_image(composite, name="sketch"), "sketch")
+
+    def decode() -> Image.Image:
+        image = prepare_image(composite, name="sketch")
+        return ink_edges(image) if task in TASKS and get_task(task).input_kind == "edges" else image
+
+    return run_translation(task, decode, "sketch")
 
 
 def clear_result():
@@ -146,7 +175,11 @@ def show_result(result: Result | None, target_path: str | None):
     latency = f"{task.direction}: {in_w}×{in_h} → {out_w}×{out_h} px in **{result.seconds * 1000:.0f} ms**"
     before = result.input.convert("RGB").resize(result.output.size, Image.Resampling.BICUBIC)
     truth = gr.ImageSlider(visible=False, value=None)
-    if target_path:
+    if result.photo is not None:  # the edges drawn from a photo: the output against that photo
+        photo = result.photo.convert("RGB").resize(result.output.size, Image.Resampling.BICUBIC)
+        truth = gr.ImageSlider(visible=True, value=(result.output, photo), label="Output ↔ your photo")
+        latency = f"photo {result.photo.width}×{result.photo.height} → edges → " + latency
+    elif target_path:
         target = open_image(target_path).convert("RGB").resize(result.output.size, Image.Resampling.BICUBIC)
-        truth = gr.ImageSlider(visible=True, value=(result.output, target))
+        truth = gr.ImageSlider(visible=True, value=(result.output, target), label="Output ↔ ground truth")
     return latency, (before, result.output), truth

@@ -71,6 +71,9 @@ class Task:
     weights: str | None = None  # the bundled folder / Hub repo name when several tasks share one (default: name)
     subfolder: str | None = None  # the model inside it (a CycleGAN's "AtoB" or "BtoA")
     full_resolution: bool = False  # Upload offers "keep full resolution": inputs at any scale (aerial photos, maps)
+    edges_from_photo: bool = False  # Upload offers "edges from a photo": a photo's edge map, drawn as in the data
+    first_brush: str | None = None  # for "labels": the class the Sketch tab starts with (default: the first after
+    # the background), one that stands out on the background
 
     @property
     def paper(self) -> str:
@@ -111,6 +114,13 @@ class Task:
     def background(self) -> tuple[int, int, int]:
         """The colour a blank sketch starts with: the background class, or white paper."""
         return self.palette[0].color if self.palette else (255, 255, 255)
+
+    @property
+    def starting_brush(self) -> LabelClass:
+        """The label class the Sketch tab's brush starts with."""
+        if self.first_brush is None:
+            return self.palette[1]
+        return next(label for label in self.palette if label.name == self.first_brush)
 
     def model_sources(self) -> list[str]:
         """Where to look for weights, in the order they are tried."""
@@ -184,6 +194,7 @@ TASKS: dict[str, Task] = {
             train_direction="BtoA",
             palette=FACADE_CLASSES,
             examples=_examples("facades_label2photo", 3),
+            first_brush="window",  # "facade", blue on the dark blue background, hardly shows
         ),
         Task(
             name="sat2map",
@@ -213,32 +224,15 @@ TASKS: dict[str, Task] = {
         Task(
             name="edges2shoes",
             title="Edges → shoes",
-            description="Sketch the outline of a shoe in black on white; the model fills in a product photo.",
+            description="Sketch a shoe's outline in thin black lines, or let the app draw the edges of a shoe photo; "
+            "the model fills in a product photo.",
             source="edge map",
             target="photo",
             input_kind="edges",
             dataset="edges2shoes",
-            train_direction="AtoB",
-        ),
-        Task(
-            name="edges2handbags",
-            title="Edges → handbags",
-            description="Sketch the outline of a handbag in black on white; the model fills in a product photo.",
-            source="edge map",
-            target="photo",
-            input_kind="edges",
-            dataset="edges2handbags",
-            train_direction="AtoB",
-        ),
-        Task(
-            name="day2night",
-            title="Day → night",
-            description="A daytime outdoor scene in, the same scene at night out.",
-            source="day photo",
-            target="night photo",
-            input_kind="photo",
-            dataset="night2day",
-            train_direction="BtoA",
+            train_direction="BtoA",  # this data set has the photo on the left, the reverse of pix2pix's release
+            examples=_examples("edges2shoes", 3),
+            edges_from_photo=True,
         ),
         Task(
             name="apple2orange",
@@ -278,7 +272,19 @@ TASKS: dict[str, Task] = {
             dataset="cityscapes",
             train_direction="BtoA",
             palette=CITYSCAPES_CLASSES,
-            full_resolution=True,
+            examples=_examples("cityscapes_label2photo", 3),
+            first_brush="road",
+        ),
+        Task(
+            name="cityscapes_photo2label",
+            title="Cityscapes: street photo → labels",
+            description="A street photo from a car in, its Cityscapes label map (road, car, person, ...) out.",
+            source="street photo",
+            target="label map",
+            input_kind="photo",
+            dataset="cityscapes",
+            train_direction="AtoB",
+            examples=_examples("cityscapes_photo2label", 3),
         ),
     )
 }

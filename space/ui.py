@@ -7,6 +7,7 @@ the translation itself happens in `space.handlers`. `/translate` is the one publ
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -22,7 +23,9 @@ from .tasks import TASKS, Task, get_task, hub_online
 from .web_tab import web_tab
 
 CONCURRENCY_LIMIT = 16  # requests inside the model handlers at once (they queue for a shared pass)
-SKETCH_SIZE = 256
+SKETCH_SIZE = 512  # the canvas, in image pixels: twice the model's 256, so a 1-pixel-radius pen gives its 1-pixel edges
+SKETCH_HEIGHT = 560  # px: the editor is tall enough that the canvas fills it rather than sitting small in a margin
+MARGIN_STROKES_JS = f"const SKETCH_SIZE = {SKETCH_SIZE};\n" + (Path(__file__).parent / "margin_strokes.js").read_text()
 TASK_PICKER_WIDTH = 300  # px, picker and card: on a narrow screen (a phone) the card wraps below the picker
 
 HOW_IT_WORKS = f"""
@@ -36,12 +39,14 @@ of its target domain and by cycle consistency (a round trip must give back the i
 made its model. Code, training and weights: [pix2pix-hub]({PROJECT_REPO_URL}).
 """
 
+PICK_A_CLASS = "Pick a class with the brush's colour button, then drag on the canvas."
 NO_SKETCH = "This task translates photos, which one cannot sketch: pick an example or upload one in the Upload tab."
 CSS = """
 .legend { display: flex; flex-wrap: wrap; gap: 4px 12px; font-size: 0.9em; }
 .swatch i { display: inline-block; width: 14px; height: 14px; margin-right: 4px; vertical-align: middle;
             border: 1px solid #8888; }
 """
+CSS += "#sketch-input .empty.wrap { visibility: hidden; }\n"  # Gradio's white upload box, shown while the canvas loads
 CSS += f"#task-card {{ min-width: min({TASK_PICKER_WIDTH}px, 100%) !important; }}\n"  # a phone: below the picker
 
 
@@ -57,31 +62,35 @@ def describe(task: Task) -> str:
 def palette_legend(task: Task) -> str:
     """Named swatches for the sketch brushes: the label classes, or what to draw for edges and photos."""
     if task.input_kind == "edges":
-        return "Draw the object's outline with the black pen on white paper."
+        return "Draw the outline with the thin black pen, as the training edges are drawn; erase or undo mistakes."
     if not task.palette:
         article = "an" if task.source[:1].lower() in "aeiou" else "a"
         return f"This task translates {article} {task.source}: upload one in the Upload tab, or paint freely here."
     swatches = "".join(
         f'<span class="swatch"><i style="background:{label.hex}"></i>{label.name}</span>' for label in task.palette
     )
-    return f'<div class="legend">{swatches}</div>'
+    return f'<p>{PICK_A_CLASS}</p><div class="legend">{swatches}</div>'
 
 
 def sketch_props(task: Task, background: str | None = None) -> dict[str, Any]:
     """A blank canvas in the task's background colour (or an example to edit), with the task's brushes."""
+    eraser = gr.Eraser(default_size=24)
     if task.input_kind == "labels":
         brush = gr.Brush(
             colors=[label.hex for label in task.palette],
-            default_color=task.palette[1].hex,
+            default_color=task.starting_brush.hex,
             color_mode="fixed",
-            default_size=12,
+            default_size=24,
         )
-    elif task.input_kind in ("edges", "grayscale"):
-        brush = gr.Brush(colors=["#000000", "#808080", "#ffffff"], default_color="#000000", default_size=3)
+    elif task.input_kind == "edges":  # a radius of 1 px here: 1 px lines at the model's size, like the data's edges
+        brush = gr.Brush(colors=["#000000"], default_color="#000000", color_mode="fixed", default_size=1)
+        eraser = gr.Eraser(default_size=8)
+    elif task.input_kind == "grayscale":
+        brush = gr.Brush(colors=["#000000", "#808080", "#ffffff"], default_color="#000000", default_size=6)
     else:
-        brush = gr.Brush(default_size=8)
+        brush = gr.Brush(default_size=16)
     canvas = background or Image.new("RGB", (SKETCH_SIZE, SKETCH_SIZE), task.background)
-    return {"value": {"background": canvas, "layers": [], "composite": None}, "brush": brush}
+    return {"value": {"background": canvas, "layers": [], "composite": None}, "brush": brush, "eraser": eraser}
 
 
 def example_samples(task: Task) -> list[list[str]]:
@@ -100,6 +109,7 @@ def select_task(task_name: str):
         gr.Column(visible=task.sketchable),
         gr.Markdown(visible=not task.sketchable),
         gr.Checkbox(visible=task.full_resolution, value=False),
+        gr.Checkbox(visible=task.edges_from_photo, value=False),
         compare_text(task),
         palette_legend(task),
         None,  # upload input
@@ -117,7 +127,8 @@ def pick_example(task_name: str, index: int):
     task = get_task(task_name)
     example = task.examples[index]
     target = str(example.target) if example.target else None
-    return str(example.input), target, gr.ImageEditor(**sketch_props(task, str(example.input)))
+    sketch = gr.ImageEditor(**sketch_props(task, str(example.input)))
+    return str(example.input), target, sketch, False  # examples are the model's own inputs: no edges drawn from them
 
 
 @dataclass
@@ -133,6 +144,7 @@ class Widgets:
     upload_output: gr.Image
     upload_button: gr.Button
     full_resolution: gr.Checkbox
+    edges_from_photo: gr.Checkbox
     sketch: gr.ImageEditor
     sketch_area: gr.Column
     no_sketch: gr.Markdown
@@ -186,12 +198,21 @@ def _upload_tab(task: Task) -> dict[str, Any]:
             visible=task.full_resolution,
             elem_id="full-resolution",
         )
+        edges_from_photo = gr.Checkbox(
+            value=False,
+            label="Edges from a photo",
+            info="Upload a photo: the app draws its edges as the training data's were drawn and translates those "
+            "(Compare shows photo, edges and output).",
+            visible=task.edges_from_photo,
+            elem_id="edges-from-photo",
+        )
         upload_button = gr.Button("Translate", variant="primary", elem_id="upload-button")
     return {
         "upload_input": upload_input,
         "upload_output": upload_output,
         "upload_button": upload_button,
         "full_resolution": full_resolution,
+        "edges_from_photo": edges_from_photo,
     }
 
 
@@ -214,9 +235,10 @@ def _sketch_tab(task: Task) -> dict[str, Any]:
                         canvas_size=(SKETCH_SIZE, SKETCH_SIZE),
                         fixed_canvas=True,
                         layers=False,
+                        height=SKETCH_HEIGHT,
                         elem_id="sketch-input",
                     )
-                    legend = gr.HTML(palette_legend(task))
+                    legend = gr.HTML(palette_legend(task), js_on_load=MARGIN_STROKES_JS, elem_id="sketch-legend")
                 sketch_output = gr.Image(
                     label="Output", format="png", interactive=False, buttons=["download"], elem_id="sketch-output"
                 )
@@ -265,7 +287,8 @@ def _connect(w: Widgets) -> None:
     w.task_choice.change(
         select_task,
         w.task_choice,
-        [w.task_card, w.examples, w.sketch, w.sketch_area, w.no_sketch, w.full_resolution, w.compare_hint, w.legend]
+        [w.task_card, w.examples, w.sketch, w.sketch_area, w.no_sketch, w.full_resolution, w.edges_from_photo]
+        + [w.compare_hint, w.legend]
         + [w.upload_input]
         + [w.upload_output]
         + [w.sketch_output]
@@ -275,7 +298,7 @@ def _connect(w: Widgets) -> None:
     then_show(
         w.upload_button.click(
             translate,
-            [w.task_choice, w.upload_input, w.full_resolution],
+            [w.task_choice, w.upload_input, w.full_resolution, w.edges_from_photo],
             [w.upload_output, w.result],
             api_name="translate",
             **model_event,
@@ -287,7 +310,7 @@ def _connect(w: Widgets) -> None:
         w.examples.click(
             pick_example,
             [w.task_choice, w.examples],
-            [w.upload_input, w.example_target, w.sketch],
+            [w.upload_input, w.example_target, w.sketch, w.edges_from_photo],
             api_visibility="private",
         ).then(
             translate,

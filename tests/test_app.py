@@ -11,6 +11,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import gradio as gr
 import numpy as np
 import pytest
 import torch
@@ -18,7 +19,8 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
-from space.forward import SharedForward
+from pix2pix_hub.edges import edge_f_score, edges_from_photo
+from space.forward import SharedForward, model_for
 from space.handlers import output_size
 from space.launch import start_app
 from space.tasks import TASKS, get_task
@@ -29,6 +31,8 @@ ARTIFACTS = REPO_ROOT / "test-artifacts"
 PIX2PIX_TASKS = ("facades_label2photo", "sat2map", "map2sat")
 CYCLEGAN_TASKS = ("apple2orange", "orange2apple")  # one two-direction folder, a subfolder each
 WITH_WEIGHTS = PIX2PIX_TASKS + CYCLEGAN_TASKS
+BUNDLED_TASKS = ("cityscapes_label2photo", "cityscapes_photo2label", "edges2shoes")  # the app's own weights/<task>
+SHOES = REPO_ROOT / "tests" / "fixtures" / "edges2shoes"  # two real val pairs: shoe photo | its edge map
 
 
 @dataclass
@@ -43,7 +47,8 @@ class RunningApp:
 
 @pytest.fixture(scope="module")
 def running_app(tmp_path_factory):
-    """`python app.py` as users start it, with the weighted tasks pointed at a tiny model through the env var."""
+    """`python app.py` as users start it, most weighted tasks pointed at a tiny model through the env var (the
+    BUNDLED_TASKS load their weights/ folders)."""
     root = tmp_path_factory.mktemp("app")
     torch.manual_seed(0)
     Pix2PixGenerator(ngf=8).save_pretrained(root / "tiny")
@@ -77,10 +82,15 @@ def expected_pipelines(running_app):
     """What each weighted task's model gives through the library, loaded as a user would."""
     pipelines = {name: Pix2PixPipeline.from_pretrained(running_app.model_dir, device="cpu") for name in PIX2PIX_TASKS}
     cyclegan = running_app.root / "cyclegan"
-    return pipelines | {
-        name: Pix2PixPipeline.from_pretrained(cyclegan, device="cpu", subfolder=get_task(name).subfolder)
-        for name in CYCLEGAN_TASKS
-    }
+    bundled = {name: get_task(name).load_pipeline(device="cpu") for name in BUNDLED_TASKS}
+    return (
+        pipelines
+        | bundled
+        | {
+            name: Pix2PixPipeline.from_pretrained(cyclegan, device="cpu", subfolder=get_task(name).subfolder)
+            for name in CYCLEGAN_TASKS
+        }
+    )
 
 
 def _pixels(image: Image.Image) -> np.ndarray:
@@ -95,7 +105,8 @@ def _translate(client: Client, task: str, path: Path) -> Image.Image:
 
 
 def test_every_task_with_weights_translates_through_the_api_exactly_as_the_pipeline(client, expected_pipelines):
-    for name in WITH_WEIGHTS:
+    assert set(WITH_WEIGHTS + BUNDLED_TASKS) == set(TASKS)
+    for name in WITH_WEIGHTS + BUNDLED_TASKS:
         example = get_task(name).examples[0]
         path = client.predict(name, handle_file(str(example.input)), api_name="/translate")
         assert Path(path).name == f"{example.input.stem}-{name}.png"  # a download named after input and task
@@ -105,17 +116,29 @@ def test_every_task_with_weights_translates_through_the_api_exactly_as_the_pipel
         assert np.abs(_pixels(output) - _pixels(expected)).max() <= 1, name
 
 
-def test_tasks_without_weights_answer_with_how_to_train_or_point_them_and_log_it_once(client, running_app):
-    missing = [name for name in TASKS if name not in WITH_WEIGHTS and not (get_task(name).bundled_dir).is_dir()]
-    assert missing
-    image = get_task("facades_label2photo").examples[0].input
-    for name in missing * 2:
-        with pytest.raises(Exception, match=f"No weights for .*train_accelerate.py.*{get_task(name).override_env}"):
-            _translate(client, name, image)
-    log = running_app.log.read_text()
-    for name in missing:  # the reason once per task, not a line (or a Hub traceback) per request
-        assert log.count(f"no weights for task {name!r}") == 1
-    assert "Traceback" not in log
+def test_a_task_without_weights_answers_with_how_to_train_or_point_it_and_logs_it_once(tmp_path, monkeypatch, capsys):
+    task = get_task("edges2shoes")
+    monkeypatch.setenv(task.override_env, str(tmp_path / "no-such-run"))  # as on a clone without its weights
+    for _ in range(2):
+        with pytest.raises(
+            gr.Error, match=f"No weights for Edges → shoes yet.*train_accelerate.py.*{task.override_env}"
+        ):
+            model_for(task)
+    assert capsys.readouterr().out.count("no weights for task 'edges2shoes'") == 1  # logged once, not per request
+
+
+def test_edges_from_a_real_shoe_photo_are_drawn_like_the_data_and_translated_through_the_api(
+    client, expected_pipelines, tmp_path
+):
+    pair = Image.open(SHOES / "1_AB.jpg").convert("RGB")
+    photo = _save(pair.crop((0, 0, 256, 256)), tmp_path / "shoe.png")
+    output = Image.open(client.predict("edges2shoes", handle_file(str(photo)), False, True, api_name="/translate"))
+    expected = expected_pipelines["edges2shoes"](edges_from_photo(Image.open(photo)))
+    assert output.size == expected.size == (256, 256)
+    assert np.abs(_pixels(output) - _pixels(expected)).max() <= 1
+    unticked = Image.open(client.predict("edges2shoes", handle_file(str(photo)), api_name="/translate"))
+    expected = expected_pipelines["edges2shoes"](Image.open(photo))  # unticked, the photo itself is the input
+    assert np.abs(_pixels(unticked) - _pixels(expected)).max() <= 1
 
 
 def test_the_console_promises_no_share_link_and_no_latency_summary_is_served(running_app):
@@ -127,7 +150,7 @@ def test_the_console_promises_no_share_link_and_no_latency_summary_is_served(run
 
 def test_a_photo_task_without_a_palette_is_named_with_the_right_article():
     assert "translates an aerial photo:" in palette_legend(get_task("sat2map"))
-    assert "translates a day photo:" in palette_legend(get_task("day2night"))
+    assert "translates a street photo:" in palette_legend(get_task("cityscapes_photo2label"))
 
 
 def test_an_unknown_task_is_refused_by_name(client):
@@ -450,6 +473,82 @@ def test_browser_sketch_with_a_palette_brush_is_translated(page):
     ]
     # The slider's "before" image is the sketch: mostly background, with a band of the shop colour drawn on it.
     assert any(band.mean() > 0.02 and back.mean() > 0.5 for band, back in zip(near, background, strict=True))
+
+
+def _pick_task(page, name: str) -> None:
+    page.get_by_label("Task").click()
+    page.get_by_role("option", name=get_task(name).title).click()
+
+
+def _drag_into_the_canvas_from_its_margin(page, start: tuple[float, float], end: tuple[float, float]) -> None:
+    """Open the Sketch tab and drag from `start` to `end`, fractions of the editor's drawing area (the image and
+    the grey margin of at least 30 px around it)."""
+    page.get_by_role("tab", name="Sketch").click()
+    editor = page.locator("#sketch-input")
+    assert not editor.get_by_text("Upload an image").is_visible()  # no white upload box while the canvas loads
+    editor.get_by_role("button", name="Color", exact=True).wait_for(timeout=60_000)  # the canvas is ready to draw
+    box = editor.locator("canvas").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * start[0], box["y"] + box["height"] * start[1])
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * end[0], box["y"] + box["height"] * end[1], steps=4)
+    page.mouse.up()
+
+
+def _translated_sketch(page) -> np.ndarray:
+    """Translate the sketch; the sketch as the Compare tab shows it, at the model's 256x256."""
+    page.click("#sketch-button")
+    _wait_for_image(page, "#sketch-output")
+    page.get_by_role("tab", name="Compare").click()
+    before, _ = _wait_for_image(page, "#compare-io", count=2)  # input, output
+    return _pixels(_fetch_image(page, before).resize((256, 256), Image.Resampling.BICUBIC))
+
+
+def test_browser_a_pen_stroke_that_starts_in_the_margin_is_kept_one_pixel_thin_like_the_training_edges(page):
+    _pick_task(page, "edges2shoes")
+    _drag_into_the_canvas_from_its_margin(page, (0.01, 0.5), (0.5, 0.5))  # 6 px in: the editor's margin is 30+
+    _screenshot(page, "app-sketch-edges.png")
+    ink = _translated_sketch(page).min(-1) < 128
+    rows, columns = np.nonzero(ink)
+    assert ink.mean() < 0.01 and columns.min() <= 3 and columns.max() >= 120  # from the image's left edge inwards
+    assert abs(rows.mean() - 128) < 6
+    thickness = ink[:, 16:112].sum(0)  # along the line, away from its round ends
+    assert thickness.min() >= 1 and np.median(thickness) <= 2  # the data's edges are 1-pixel lines
+
+
+def test_browser_a_label_sketch_starts_with_a_class_that_shows_and_keeps_strokes_from_the_margin(page):
+    task = get_task("cityscapes_label2photo")
+    _pick_task(page, task.name)
+    _drag_into_the_canvas_from_its_margin(page, (0.5, 0.01), (0.5, 0.5))  # from the top margin down
+    assert "Pick a class with the brush's colour button, then drag" in page.locator("#sketch-legend").inner_text()
+    sketch = _translated_sketch(page)
+    road = np.abs(sketch - np.array(task.starting_brush.color)).sum(-1) < 40
+    background = np.abs(sketch - np.array(task.background)).sum(-1) < 40
+    rows, columns = np.nonzero(road)
+    assert task.starting_brush.name == "road" and background.mean() > 0.8
+    assert rows.min() <= 3 and rows.max() >= 120 and abs(columns.mean() - 128) < 6  # from the top edge down
+
+
+def test_browser_edges_from_a_shoe_photo_compare_photo_edges_and_output(page, tmp_path):
+    pairs = [Image.open(SHOES / name).convert("RGB") for name in ("2_AB.jpg", "1_AB.jpg")]
+    data_edges = [np.asarray(pair.crop((256, 0, 512, 256)).convert("L")) < 128 for pair in pairs]
+    photo = _save(pairs[0].crop((0, 0, 256, 256)), tmp_path / "shoe.jpg")
+    _pick_task(page, "edges2shoes")
+    page.locator("#edges-from-photo input[type=checkbox]").check()
+    page.locator("#upload-input input[type=file]").set_input_files(str(photo))
+    _wait_for_image(page, "#upload-input")
+    page.click("#upload-button")
+    _wait_for_image(page, "#upload-output")
+    page.wait_for_function("() => document.querySelector('#latency').innerText.includes('photo 256×256 → edges')")
+    page.get_by_role("tab", name="Compare").click()
+    edges, output = (_fetch_image(page, src) for src in _wait_for_image(page, "#compare-io", count=2))
+    output_again, shown_photo = (_fetch_image(page, src) for src in _wait_for_image(page, "#compare-truth", count=2))
+    drawn = _pixels(edges).min(-1) < 128
+    own, other = edge_f_score(drawn, data_edges[0]), edge_f_score(drawn, data_edges[1])
+    assert own["f_score"] > 0.6 and own["f_score"] > other["f_score"] + 0.2  # this shoe's edges, as the data draws
+    assert np.abs(_pixels(shown_photo) - _pixels(Image.open(photo))).mean() < 4  # the photo against the output
+    assert np.abs(_pixels(output_again) - _pixels(output)).mean() < 4
+    assert "your photo" in page.locator("#compare-truth").inner_text()
+    _screenshot(page, "app-edges-from-photo.png")
 
 
 def test_browser_task_picker_shows_the_longest_title_in_full_on_a_phone(browser, running_app):

@@ -4,6 +4,7 @@ import importlib.util
 import socket
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from huggingface_hub import constants
@@ -11,7 +12,9 @@ from PIL import Image
 from setuptools.config.pyprojecttoml import read_configuration
 
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
+from pix2pix_hub.edges import edge_f_score, edge_mask
 from pix2pix_hub.images import image_to_tensor
+from pix2pix_hub.palettes import CITYSCAPES_CLASSES, CITYSCAPES_VOID
 from space.tasks import EXAMPLES_DIR, TASKS, WEIGHTS_DIR, get_task, hub_online
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -21,9 +24,8 @@ REFERENCE_TASKS = (
     "sat2map",
     "map2sat",
     "edges2shoes",
-    "edges2handbags",
-    "day2night",
     "cityscapes_label2photo",
+    "cityscapes_photo2label",
 )
 
 
@@ -43,6 +45,46 @@ def test_every_reference_pretrained_model_name_is_a_task_with_its_description():
         assert task.input_kind in ("labels", "edges", "photo", "grayscale")
         assert task.hub_repo_id.count("/") == 1
         assert task.bundled_dir.name == name
+
+
+def test_the_app_lists_only_tasks_whose_weights_it_bundles():
+    for task in TASKS.values():
+        assert (task.bundled_dir / task.weights_file).is_file(), f"{task.name}: no weights in {task.bundled_dir}"
+    assert "edges2handbags" not in TASKS and "day2night" not in TASKS  # no data here: bring your own weights
+
+
+def _label_map_share(image: Image.Image) -> float:
+    """How much of an image is within JPEG noise of a Cityscapes label colour (a label map: most of it)."""
+    palette = np.array([label.color for label in CITYSCAPES_CLASSES + CITYSCAPES_VOID])
+    pixels = np.asarray(image.convert("RGB"), dtype=int).reshape(-1, 1, 3)
+    return float((np.abs(pixels - palette[None]).sum(-1).min(-1) < 12).mean())
+
+
+def test_cityscapes_examples_go_from_label_map_to_photo_and_back():
+    to_photo, to_labels = get_task("cityscapes_label2photo").examples, get_task("cityscapes_photo2label").examples
+    label_maps = [example.input for example in to_photo] + [example.target for example in to_labels]
+    photos = [example.target for example in to_photo] + [example.input for example in to_labels]
+    assert all(_label_map_share(Image.open(path)) > 0.6 for path in label_maps), label_maps
+    assert all(_label_map_share(Image.open(path)) < 0.1 for path in photos), photos
+
+
+def test_edges2shoes_examples_are_edge_maps_of_their_shoe_photos():
+    task = get_task("edges2shoes")
+    assert task.train_direction == "BtoA" and task.input_kind == "edges" and task.edges_from_photo
+    masks = [np.asarray(Image.open(example.input).convert("L")) < 128 for example in task.examples]
+    for index, example in enumerate(task.examples):
+        drawn = edge_mask(Image.open(example.target))  # edges drawn from the photo, in the data's style
+        own, other = edge_f_score(drawn, masks[index]), edge_f_score(drawn, masks[index - 1])
+        assert own["f_score"] > 0.5 and own["f_score"] > other["f_score"] + 0.15, example.input
+
+
+def test_every_label_task_starts_with_a_brush_that_shows_on_its_background():
+    for task in TASKS.values():
+        if task.input_kind == "labels":
+            brush, background = np.array(task.starting_brush.color), np.array(task.background)
+            assert np.abs(brush - background).sum() > 60, task.name
+    assert get_task("facades_label2photo").starting_brush.name == "window"  # "facade" hardly shows on background
+    assert get_task("cityscapes_label2photo").starting_brush.name == "road"
 
 
 def test_the_space_sits_beside_its_examples_and_weights_and_outside_the_library_wheel():
@@ -128,12 +170,13 @@ def test_a_hub_that_does_not_answer_counts_as_offline_so_bundled_weights_load_at
     Pix2PixGenerator(ngf=4).save_pretrained(task.bundled_dir)
     assert task.model_sources() == [str(task.bundled_dir), task.hub_repo_id]
     assert isinstance(task.load_pipeline(device="cpu"), Pix2PixPipeline)
-    with pytest.raises(FileNotFoundError, match="LocalEntryNotFoundError"):  # the cache only, no network retries
-        get_task("edges2handbags").load_pipeline(device="cpu")
+    with pytest.raises(FileNotFoundError, match="cannot be reached .* and the local Hugging Face cache"):  # no retries
+        get_task("cityscapes_photo2label").load_pipeline(device="cpu")
 
 
-def test_the_hub_copy_in_the_local_cache_loads_offline(tiny_model_dir, monkeypatch, isolated_hf_home):
-    task = get_task("day2night")
+def test_the_hub_copy_in_the_local_cache_loads_offline(tiny_model_dir, tmp_path, monkeypatch, isolated_hf_home):
+    monkeypatch.setattr("space.tasks.WEIGHTS_DIR", tmp_path)  # no bundled copy: only the cache can serve it
+    task = get_task("cityscapes_photo2label")
     snapshot = isolated_hf_home / "hub" / f"models--{task.hub_repo_id.replace('/', '--')}" / "snapshots" / ("0" * 40)
     snapshot.mkdir(parents=True)
     for name in ("model.safetensors", "config.json"):
