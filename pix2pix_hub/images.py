@@ -106,8 +106,11 @@ def image_to_tensor(image: Image.Image, channels: int = 3) -> torch.Tensor:
 
 
 def tensor_to_image(tensor: torch.Tensor) -> Image.Image:
-    """A (C, H, W) tensor in [-1, 1] to an RGB PIL image (one channel is repeated)."""
+    """A (C, H, W) tensor in [-1, 1] to an RGB PIL image (one channel is repeated; a source's extra instance-map
+    channel, the last of 2 or 4, is not shown)."""
     tensor = tensor.detach().float().cpu().clamp(-1, 1)
+    if tensor.shape[0] in (2, 4):
+        tensor = tensor[:-1]
     if tensor.shape[0] == 1:
         tensor = tensor.expand(3, -1, -1)
     array = ((tensor.permute(1, 2, 0).numpy() + 1.0) * 127.5).round().astype(np.uint8)

@@ -325,10 +325,7 @@ def test_a_global_run_writes_a_hub_folder_the_pipeline_runs_at_its_height_and_wi
     assert "pix2pixHD" in card and "VGG perceptual loss not used (no VGG19 weights were given)" in card
     training = json.loads((global_run / "training.json").read_text())
     assert training["method"] == "pix2pixhd" and training["steps"] == 8
-    pipes = [
-        Pix2PixPipeline.from_pretrained(global_run, backend=backend)
-        for backend in ("onnxruntime", "torch")
-    ]
+    pipes = [Pix2PixPipeline.from_pretrained(global_run, backend=backend) for backend in ("onnxruntime", "torch")]
     inputs = image_to_tensor(Image.open(global_run.parent / "pairs" / "A" / "test" / "0.png"))[None]
     torch.testing.assert_close(pipes[0].forward(inputs), pipes[1].forward(inputs), rtol=0, atol=1e-4)
     output = pipes[0](Image.open(global_run.parent / "pairs" / "A" / "test" / "1.png"))
@@ -397,3 +394,43 @@ def test_the_local_stage_killed_after_a_checkpoint_resumes_to_the_same_weights(g
     assert run.returncode == 0, run.stderr[-3000:]
     expected, actual = load_file(straight / "model.safetensors"), load_file(killed / "model.safetensors")
     assert expected.keys() == actual.keys() and all(torch.equal(expected[k], actual[k]) for k in expected)
+
+
+def write_instance_maps(data: Path) -> Path:
+    """16-bit instance-id maps (Cityscapes style: class * 1000 + instance) beside the wide pairs, one per pair."""
+    for path in (data / "A").rglob("*.png"):
+        ids = np.full((32, 64), 26001, np.uint16)
+        ids[:, 40:] = 26002  # two cars meet at x = 40
+        ids[:8] = 7000  # road above them
+        (data / "inst" / path.parent.name).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(ids).save(data / "inst" / path.parent.name / path.name)
+    return data / "inst"
+
+
+def test_instance_maps_join_the_source_as_a_channel_whose_boundaries_the_generator_reads(tmp_path):
+    from pix2pix_hub.data import PairedImageDataset, load_splits
+    from pix2pix_hub.data.instances import InstanceMaps
+    from pix2pix_hub.data.preprocessing import Preprocessing
+    from pix2pix_hub.data.sources import DataSpec
+
+    data = write_wide_pairs(tmp_path / "pairs", train=2, test=1)
+    instances = write_instance_maps(data)
+    train_pairs, _, _ = load_splits(DataSpec(str(data)))
+    dataset = PairedImageDataset(
+        InstanceMaps(train_pairs, instances),
+        Preprocessing("scale_width", load_size=96, crop_size=32),
+        (4, 3),
+        augment=False,
+    )
+    source = dataset[0]["source"]
+    assert source.shape == (4, 48, 96)  # resized 1.5x: the ids stay three distinct values (nearest neighbour)
+    assert len(source[3].unique()) == 3 and (source[3, 12:, 59] != source[3, 12:, 61]).all()
+    out = tmp_path / "with_instances"
+    run = train("--dataset", str(data), "--ngf", "4", "--instance_maps", str(instances), "--max_train_steps", "2",
+                *QUIET, "--output_dir", str(out))  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    config = json.loads((out / "config.json").read_text())
+    assert config["in_channels"] == 4 and config["arch_options"]["instance_edges"] is True
+    (instances / "train" / "0.png").unlink()
+    run = train("--dataset", str(data), "--instance_maps", str(instances), *QUIET, "--output_dir", str(tmp_path / "x"))
+    assert run.returncode != 0 and f"no instance map {instances / 'train' / '0'}.*" in run.stderr

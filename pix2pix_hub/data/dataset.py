@@ -58,21 +58,23 @@ class PairedImageDataset(Dataset):
         for attempt in range(len(self.pairs)):  # with --skip_bad_images, a bad pair is replaced by the next one
             index = (key + attempt) % len(self.pairs)
             try:
-                source, target = self.pairs.load(index)
+                images = self.pairs.load(index)  # (source, target) or (source, target, instance map)
             except ValueError as error:
                 if not self.skip_bad_images:
                     raise
                 skipped.append(str(error))
                 continue
             rng = random.Random(f"{self.seed}-{key}") if self.augment else None
-            source, target = self.preprocessing(source, target, rng)
-            return {
-                "source": image_to_tensor(source, self.channels[0]),
-                "target": image_to_tensor(target, self.channels[1]),
-                "name": self.pairs.name(index),
-                "skipped": skipped,
-            }
+            tensors = self.tensors(self.preprocessing.apply(list(images), rng))
+            return tensors | {"name": self.pairs.name(index), "skipped": skipped}
         raise ValueError(f"no pair of the dataset could be decoded; for example: {skipped[0]}")
+
+    def tensors(self, images: list) -> dict[str, torch.Tensor]:
+        """Source and target tensors; an instance map (palette ids) joins the source as its last channel."""
+        source = image_to_tensor(images[0], self.channels[0] - (len(images) > 2))
+        if len(images) > 2:
+            source = torch.cat([source, image_to_tensor(images[2], 1)])
+        return {"source": source, "target": image_to_tensor(images[1], self.channels[1])}
 
 
 def collate_pairs(items: list[dict]) -> dict:

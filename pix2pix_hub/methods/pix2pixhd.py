@@ -76,6 +76,12 @@ class Pix2PixHDRecipe(Recipe):
     label_nc: int = option(
         0, "0: the source is an image (RGB colour maps); N: class-index label maps, one-hot encoded", "networks"
     )
+    instance_maps: str = option(
+        "",
+        "a folder of instance-id maps mirroring the data's split folders (DIR/<split>/<stem>.png): their "
+        "boundaries join the input as one channel (the reference's instance maps; off without a folder)",
+        "data",
+    )
     ndf: int = option(64, "discriminator width", "networks")
     num_D: int = option(2, "discriminators, at 1, 1/2, 1/4 ... of the resolution", "networks")
     n_layers_discriminator: int = option(3, "layers of each discriminator", "networks", flag="--n_layers_D")
@@ -237,13 +243,21 @@ class Pix2PixHD(PairedTranslation):
                 raise ValueError(f"{flag} {path}: no such file or folder")
 
     def load_data(self, args: argparse.Namespace, recipe: Pix2PixHDRecipe) -> PairedData:
-        """The shared paired data; with --label_nc, sources read as class-index maps (one channel)."""
+        """The shared paired data; with --label_nc, sources read as class-index maps (one channel); with
+        --instance_maps, each pair's instance map joins its source as one more channel."""
+        from ..data.instances import InstanceMaps
+
         data = super().load_data(args, recipe)
         if recipe.label_nc:
             data.train_pairs = ClassIndexMaps(data.train_pairs, recipe.label_nc)
             data.eval_pairs = ClassIndexMaps(data.eval_pairs, recipe.label_nc)
             data.channels = (1, data.channels[1])
             data.description += f"; sources read as maps of {recipe.label_nc} class indices (--label_nc)"
+        if recipe.instance_maps:
+            data.train_pairs = InstanceMaps(data.train_pairs, recipe.instance_maps)
+            data.eval_pairs = InstanceMaps(data.eval_pairs, recipe.instance_maps)
+            data.channels = (data.channels[0] + 1, data.channels[1])
+            data.description += f"; instance boundaries from {recipe.instance_maps} (--instance_maps)"
         return data
 
     def build(self, recipe: Pix2PixHDRecipe, data: PairedData, args: argparse.Namespace) -> TrainingState:
@@ -370,6 +384,8 @@ def arch_options(recipe: Pix2PixHDRecipe) -> dict:
         options |= {"n_local_enhancers": recipe.n_local_enhancers, "n_blocks_local": recipe.n_blocks_local}
     if recipe.label_nc:
         options["label_nc"] = recipe.label_nc
+    if recipe.instance_maps:
+        options["instance_edges"] = True
     return options
 
 
