@@ -16,9 +16,9 @@ CITYSCAPES=${CITYSCAPES:-../shared/data/cityscapes}
 python -m pix2pix_hub.judges train cityscapes --data "$CITYSCAPES" --eval_split val --out weights/judges/cityscapes \
   --steps 1500 --batch_size 8 --threads 1 --seed 0
 python -m pix2pix_hub.judges train cityscapes --data "$CITYSCAPES" --eval_split val \
-  --out weights/judges/cityscapes_seed1 --steps 1200 --batch_size 8 --threads 1 --seed 1 --width 24
+  --out weights/judges/cityscapes_seed1 --steps 800 --batch_size 8 --threads 1 --seed 1 --width 24
 python -m pix2pix_hub.judges train facades --data "$FACADES" --eval_split test --out weights/judges/facades_seed1 \
-  --steps 1200 --batch_size 8 --threads 1 --seed 1 --width 24
+  --steps 800 --batch_size 8 --threads 1 --seed 1 --width 24
 # apple vs orange, for CycleGAN's apple2orange: two seeds, so that only what both judges say is claimed
 A2O=${A2O:-../shared/data/apple2orange}
 for seed in 0 1; do
