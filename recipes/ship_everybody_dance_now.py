@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from pix2pix_hub.data.sources import DataSpec, load_splits
 from pix2pix_hub.evaluation.sequence import score_sequence
 from pix2pix_hub.hub import atomic_write_bytes, atomic_write_text
 from pix2pix_hub.images import png_bytes, tensor_to_image
-from pix2pix_hub.methods.everybody_dance_now import generate_sequence
+from pix2pix_hub.methods.everybody_dance_now import generate_sequence, with_video_usage
 from pix2pix_hub.networks import Pix2PixGenerator
 from pix2pix_hub.pose import BodyStats, read_stick_figure
 from pix2pix_hub.training.report import read_training_record
@@ -157,7 +158,11 @@ def main() -> None:
         minutes=results["temporal"]["wall_time_min"], command=report["command"], rows=rows,
         real=results["temporal"]["temporal_change_real"],
     )  # fmt: skip
-    card = (RUNS["temporal"] / "README.md").read_text(encoding="utf-8").replace("samples.png", "eval/grid.png")
+    card = with_video_usage((RUNS["temporal"] / "README.md").read_text(encoding="utf-8"))
+    card = card.replace("samples.png", "eval/grid.png").replace(
+        "Measured by `python -m pix2pix_hub.evaluate` at step", "Measured at step"
+    )
+    card = re.sub(r"^# .*$", "# Everybody Dance Now: the edn_pose subject", card, count=1, flags=re.MULTILINE)
     atomic_write_text(OUT / "README.md", card.rstrip() + "\n" + extra)
     atomic_write_bytes(Path("docs/edn_strip.png"), png_bytes(strip(poses, generated, real)))
     side_by_side = [

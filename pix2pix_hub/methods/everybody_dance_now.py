@@ -230,7 +230,15 @@ class EverybodyDanceNow(Method):
             "temporal change, real": f"{result.metrics['temporal_change_real']:.4f}",
         }
         card["description"] = card_description(record["recipe"])
+        card["model_name"] = f"Everybody Dance Now: {Path(record['data']['dataset']).name}"
+        card["metrics_intro"] = (
+            f"Measured at step {record['steps']} on the {result.num_pairs} evaluation frames in order, each generated "
+            "from its pose and the frame generated before it; temporal change is the mean absolute difference between "
+            "consecutive frames (8-bit, in [0, 1])."
+        )
         exported[""].save_pretrained(output_dir, model_card_kwargs=card)
+        card_path = output_dir / "README.md"
+        card_path.write_text(with_video_usage(card_path.read_text(encoding="utf-8")), encoding="utf-8")
 
 
 def judge(accelerator, discriminator, recipe, condition, fake, real) -> dict[str, torch.Tensor]:
@@ -274,6 +282,36 @@ def generate_sequence(
         if on_frame is not None:
             on_frame(index)
     return torch.stack(frames)
+
+
+VIDEO_USAGE = """## How to use
+
+The generator takes 6 channels (a stick figure and the previous frame), so it makes videos, not single images:
+
+```python
+import torch
+from pix2pix_hub import Pix2PixGenerator
+from pix2pix_hub.images import image_to_tensor, tensor_to_image
+from pix2pix_hub.methods.everybody_dance_now import generate_sequence
+from pix2pix_hub.pose import read_openpose_json, render_pose
+
+generator = Pix2PixGenerator.from_pretrained("path/to/this/folder").eval()
+poses = [render_pose(read_openpose_json(path), (SIZE, SIZE)) for path in sorted(keypoint_files)]
+with torch.no_grad():
+    frames = generate_sequence(generator, torch.stack([image_to_tensor(pose) for pose in poses]))
+video = [tensor_to_image(frame) for frame in frames]
+```
+
+(`SIZE` is the training size in training.json; fit another person's poses to this subject first with
+`pix2pix_hub.pose.normalise_poses`.)
+
+"""
+
+
+def with_video_usage(card: str) -> str:
+    """The card with the pipeline's single-image usage replaced by frame-by-frame generation."""
+    start, end = card.find("## How to use"), card.find("## Training")
+    return card[:start] + VIDEO_USAGE + card[end:] if 0 <= start < end else card
 
 
 def card_description(recipe: dict) -> str:
