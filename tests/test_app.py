@@ -353,6 +353,13 @@ def _screenshot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
+def _pick_task(page, name: str) -> None:
+    """Choose a task and wait until the page follows it (its card, examples and canvas come in one update)."""
+    page.get_by_label("Task").click()
+    page.get_by_role("option", name=get_task(name).title).click()
+    page.locator("#task-card").get_by_text(get_task(name).title).wait_for(timeout=60_000)
+
+
 def test_browser_upload_shows_the_output_beside_the_input_with_its_latency(page):
     page.locator("#upload-input input[type=file]").set_input_files(
         str(get_task("facades_label2photo").examples[1].input)
@@ -389,18 +396,21 @@ def test_browser_bad_upload_shows_a_message_naming_the_file_clears_the_last_resu
     _wait_for_image(page, "#upload-output")
 
 
-def test_browser_example_fills_both_compare_sliders_with_two_images_each(page):
+@pytest.mark.parametrize("task", ["facades_label2photo", "cityscapes_photo2label"])  # real photo, real label map
+def test_browser_example_fills_both_compare_sliders_with_two_images_each(page, task):
+    if task != "facades_label2photo":  # the task the page opens on
+        _pick_task(page, task)
     page.locator("#examples button, #examples .gallery-item").first.click()
     _wait_for_image(page, "#upload-output")
     page.get_by_role("tab", name="Compare").click()
     io_sources = _wait_for_image(page, "#compare-io", count=2)
     truth_sources = _wait_for_image(page, "#compare-truth", count=2)
     assert len(set(io_sources)) == 2 and len(set(truth_sources)) == 2
-    example = get_task("facades_label2photo").examples[0]
+    example = get_task(task).examples[0]
     shown_truth = {src: _pixels(_fetch_image(page, src)) for src in truth_sources}
     target = _pixels(Image.open(example.target))
-    assert min(np.abs(pixels - target).mean() for pixels in shown_truth.values()) < 3  # the real photo is shown
-    _screenshot(page, "app-compare.png")
+    assert min(np.abs(pixels - target).mean() for pixels in shown_truth.values()) < 3  # the real target is shown
+    _screenshot(page, f"app-compare-{task}.png" if task != "facades_label2photo" else "app-compare.png")
 
 
 def test_browser_keep_full_resolution_gives_the_output_at_the_input_size_with_its_latency(page, tmp_path):
@@ -475,11 +485,6 @@ def test_browser_sketch_with_a_palette_brush_is_translated(page):
     assert any(band.mean() > 0.02 and back.mean() > 0.5 for band, back in zip(near, background, strict=True))
 
 
-def _pick_task(page, name: str) -> None:
-    page.get_by_label("Task").click()
-    page.get_by_role("option", name=get_task(name).title).click()
-
-
 def _drag_into_the_canvas_from_its_margin(page, start: tuple[float, float], end: tuple[float, float]) -> None:
     """Open the Sketch tab and drag from `start` to `end`, fractions of the editor's drawing area (the image and
     the grey margin of at least 30 px around it)."""
@@ -506,6 +511,8 @@ def _translated_sketch(page) -> np.ndarray:
 def test_browser_a_pen_stroke_that_starts_in_the_margin_is_kept_one_pixel_thin_like_the_training_edges(page):
     _pick_task(page, "edges2shoes")
     _drag_into_the_canvas_from_its_margin(page, (0.01, 0.5), (0.5, 0.5))  # 6 px in: the editor's margin is 30+
+    editor = page.locator("#sketch-input")
+    assert all(editor.get_by_role("button", name=name, exact=True).is_visible() for name in ("Erase", "Undo"))
     _screenshot(page, "app-sketch-edges.png")
     ink = _translated_sketch(page).min(-1) < 128
     rows, columns = np.nonzero(ink)
