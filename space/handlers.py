@@ -171,14 +171,15 @@ def show_result(result: Result | None, target_path: str | None):
     if result is None:
         return gr.skip(), gr.skip(), gr.skip()
     task = get_task(result.task)
-    (in_w, in_h), (out_w, out_h) = result.input.size, result.output.size
-    latency = f"{task.direction}: {in_w}×{in_h} → {out_w}×{out_h} px in **{result.seconds * 1000:.0f} ms**"
+    direction, (in_w, in_h), (out_w, out_h) = task.direction, result.input.size, result.output.size
+    if result.photo is not None:  # from the photo the edges were drawn from
+        direction, (in_w, in_h) = f"your photo → {direction}", result.photo.size
+    latency = f"{direction}: {in_w}×{in_h} → {out_w}×{out_h} px in **{result.seconds * 1000:.0f} ms**"
     before = result.input.convert("RGB").resize(result.output.size, Image.Resampling.BICUBIC)
     truth = gr.ImageSlider(visible=False, value=None)
     if result.photo is not None:  # the edges drawn from a photo: the output against that photo
         photo = result.photo.convert("RGB").resize(result.output.size, Image.Resampling.BICUBIC)
         truth = gr.ImageSlider(visible=True, value=(result.output, photo), label="Output ↔ your photo")
-        latency = f"photo {result.photo.width}×{result.photo.height} → edges → " + latency
     elif target_path:
         target = open_image(target_path).convert("RGB").resize(result.output.size, Image.Resampling.BICUBIC)
         truth = gr.ImageSlider(visible=True, value=(result.output, target), label="Output ↔ ground truth")

@@ -545,7 +545,8 @@ def test_browser_edges_from_a_shoe_photo_compare_photo_edges_and_output(page, tm
     _wait_for_image(page, "#upload-input")
     page.click("#upload-button")
     _wait_for_image(page, "#upload-output")
-    page.wait_for_function("() => document.querySelector('#latency').innerText.includes('photo 256×256 → edges')")
+    latency = "your photo → edge map → photo: 256×256 → 256×256"
+    page.wait_for_function("text => document.querySelector('#latency').innerText.includes(text)", arg=latency)
     page.get_by_role("tab", name="Compare").click()
     edges, output = (_fetch_image(page, src) for src in _wait_for_image(page, "#compare-io", count=2))
     output_again, shown_photo = (_fetch_image(page, src) for src in _wait_for_image(page, "#compare-truth", count=2))
