@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 import torch
 from gradio_client import Client, handle_file
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
 from pix2pix_hub.edges import edge_f_score, edges_from_photo
 from space.forward import SharedForward, model_for
-from space.handlers import output_size
+from space.handlers import ink_edges, output_size
 from space.launch import start_app
 from space.tasks import TASKS, get_task
 from space.ui import palette_legend
@@ -316,6 +316,15 @@ def test_outputs_keep_the_aspect_ratio_with_a_sensible_size():
     assert output_size((300, 200)) == (300, 200)
     assert output_size((8000, 4000)) == (1024, 512)
     assert output_size((1, 1000)) == (1, 1000)
+
+
+def test_an_edges_sketch_is_inked_like_the_data_black_one_pixel_lines_on_white_at_256():
+    sketch = Image.new("RGB", (512, 512), "white")  # the canvas: a pen of 2 px there, grey where anti-aliased
+    ImageDraw.Draw(sketch).line([(40, 101), (400, 101)], fill=(90, 90, 90), width=2)
+    inked = np.asarray(ink_edges(sketch))
+    assert inked.shape == (256, 256, 3) and set(np.unique(inked)) == {0, 255}
+    thickness = (inked.min(-1) == 0)[:, 25:195].sum(0)
+    assert thickness.min() >= 1 and thickness.max() <= 2
 
 
 # --- Chromium ----------------------------------------------------------------------------------------------------
