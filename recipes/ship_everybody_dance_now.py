@@ -47,7 +47,8 @@ by `recipes/everybody_dance_now.sh` on one shared CPU core in {minutes:.1f} minu
 - 128x128 frames (the data's 256x256 crops resized), shown and written at 256x256;
 - generator ngf 16, 3 downsamplings, 3 residual blocks; discriminators ndf 16 (2 scales of 3 layers, for the frame
   D and for the temporal D);
-- one epoch of the 899 consecutive pairs (899 steps) at a constant rate, instead of 100 + 100 decaying epochs;
+- {steps} steps: {epochs} + {decay} epochs of the 899 consecutive pairs (the rate decaying linearly to zero over
+  the last {decay}, pix2pixHD's rule), instead of 100 + 100;
 - the reference's `--use_l1` (L1 x 10 on both generated frames) instead of the VGG term, whose ImageNet weights no
   package here ships; no local enhancer, no face GAN (the data has no face crops);
 - weights stored in float16 (evaluated as shipped).
@@ -156,6 +157,7 @@ def main() -> None:
     )
     extra = TRADED.format(
         minutes=results["temporal"]["wall_time_min"], command=report["command"], rows=rows,
+        steps=record["steps"], epochs=record["recipe"]["epochs"], decay=record["recipe"]["decay_epochs"],
         real=results["temporal"]["temporal_change_real"],
     )  # fmt: skip
     card = with_video_usage((RUNS["temporal"] / "README.md").read_text(encoding="utf-8"))
