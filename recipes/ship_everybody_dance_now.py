@@ -112,6 +112,26 @@ def strip(poses: torch.Tensor, runs: dict[str, torch.Tensor], real: torch.Tensor
     return canvas
 
 
+def write_card(results: dict, command: str, record: dict) -> None:
+    """The run's card with frame-by-frame usage, what was traded and the two runs' measurements."""
+    rows = "\n".join(
+        f"| {name} (lambda_temporal {r['lambda_temporal']}) | {r['l1']:.4f} | {r['psnr']:.2f} | {r['ssim']:.4f} "
+        f"| {r['temporal_change']:.4f} |"
+        for name, r in results.items()
+    )
+    extra = TRADED.format(
+        minutes=results["temporal"]["wall_time_min"], command=command, rows=rows,
+        steps=record["steps"], epochs=record["recipe"]["epochs"], decay=record["recipe"]["decay_epochs"],
+        real=results["temporal"]["temporal_change_real"],
+    )  # fmt: skip
+    card = with_video_usage((RUNS["temporal"] / "README.md").read_text(encoding="utf-8"))
+    card = card.replace("samples.png", "eval/grid.png").replace(
+        "Measured by `python -m pix2pix_hub.evaluate` at step", "Measured at step"
+    )
+    card = re.sub(r"^# .*$", "# Everybody Dance Now: the edn_pose subject", card, count=1, flags=re.MULTILINE)
+    atomic_write_text(OUT / "README.md", card.rstrip() + "\n" + extra)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="../shared/data/edn_pose")
@@ -150,22 +170,7 @@ def main() -> None:
     dance = {"size": size, "fps": FPS, "subject": subject.to_dict(), "test_poses": test_poses}
     atomic_write_text(OUT / "dance.json", json.dumps(dance) + "\n")
 
-    rows = "\n".join(
-        f"| {name} (lambda_temporal {r['lambda_temporal']}) | {r['l1']:.4f} | {r['psnr']:.2f} | {r['ssim']:.4f} "
-        f"| {r['temporal_change']:.4f} |"
-        for name, r in results.items()
-    )
-    extra = TRADED.format(
-        minutes=results["temporal"]["wall_time_min"], command=report["command"], rows=rows,
-        steps=record["steps"], epochs=record["recipe"]["epochs"], decay=record["recipe"]["decay_epochs"],
-        real=results["temporal"]["temporal_change_real"],
-    )  # fmt: skip
-    card = with_video_usage((RUNS["temporal"] / "README.md").read_text(encoding="utf-8"))
-    card = card.replace("samples.png", "eval/grid.png").replace(
-        "Measured by `python -m pix2pix_hub.evaluate` at step", "Measured at step"
-    )
-    card = re.sub(r"^# .*$", "# Everybody Dance Now: the edn_pose subject", card, count=1, flags=re.MULTILINE)
-    atomic_write_text(OUT / "README.md", card.rstrip() + "\n" + extra)
+    write_card(results, report["command"], record)
     atomic_write_bytes(Path("docs/edn_strip.png"), png_bytes(strip(poses, generated, real)))
     side_by_side = [
         Image.fromarray(np.concatenate([np.asarray(tensor_to_image(t[i]).resize((192, 192))) for t in rows], 1))
