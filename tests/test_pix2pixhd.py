@@ -434,3 +434,16 @@ def test_instance_maps_join_the_source_as_a_channel_whose_boundaries_the_generat
     (instances / "train" / "0.png").unlink()
     run = train("--dataset", str(data), "--instance_maps", str(instances), *QUIET, "--output_dir", str(tmp_path / "x"))
     assert run.returncode != 0 and f"no instance map {instances / 'train' / '0'}.*" in run.stderr
+
+
+def test_one_training_step_updates_every_parameter_of_both_networks():
+    recipe, state = tiny_state()
+    networks = {name: state.modules[name] for name in ("generator", "discriminator")}
+    before = {name: [p.detach().clone() for p in net.parameters()] for name, net in networks.items()}
+    batch = {"source": torch.rand(1, 3, 32, 64) * 2 - 1, "target": torch.rand(1, 3, 32, 64) * 2 - 1}
+    Pix2PixHD().training_step(Accelerator(cpu=True), state, batch, recipe)
+    for name, net in networks.items():
+        unchanged = [
+            i for i, (old, new) in enumerate(zip(before[name], net.parameters(), strict=True)) if torch.equal(old, new)
+        ]
+        assert not unchanged, f"{name}: parameters {unchanged} did not change in a training step"

@@ -324,6 +324,7 @@ class Pix2PixHD(PairedTranslation):
                 parameter.grad = None
         state.optimizers["generator"].step()
         state.optimizers["generator"].zero_grad(set_to_none=True)
+        state.modules["discriminator"].requires_grad_(True)  # `losses` froze it for G's verdict; D learns now
         accelerator.backward(losses["D"])
         state.optimizers["discriminator"].step()
         state.optimizers["discriminator"].zero_grad(set_to_none=True)
