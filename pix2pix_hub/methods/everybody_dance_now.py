@@ -75,17 +75,10 @@ class FrameData:
     collate: Any = field(default=None, repr=False)
 
     def record(self, args: argparse.Namespace) -> dict:
-        """The data part of training.json."""
-        source, target = self.train_frames.side_names
-        return {
-            "dataset": args.dataset,
-            "direction": args.direction,
-            "source": source,
-            "target": target,
-            "description": self.description,
-            "train_pairs": len(self.train_frames) - 1,
-            "eval_pairs": len(self.eval_frames),
-        }
+        """The data part of training.json (its training samples are the consecutive pairs of frames)."""
+        from .paired import data_record
+
+        return data_record(args, self.train_frames, self.eval_frames, self.description, len(self.train_frames) - 1)
 
 
 class EverybodyDanceNow(Method):

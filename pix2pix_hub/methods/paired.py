@@ -53,16 +53,28 @@ class PairedData:
 
     def record(self, args: argparse.Namespace) -> dict:
         """The data part of training.json."""
-        source, target = self.train_pairs.side_names
-        return {
-            "dataset": args.dataset,
-            "direction": args.direction,
-            "source": source,
-            "target": target,
-            "description": self.description,
-            "train_pairs": len(self.train_pairs),
-            "eval_pairs": len(self.eval_pairs),
-        }
+        return data_record(args, self.train_pairs, self.eval_pairs, self.description)
+
+
+def data_record(
+    args: argparse.Namespace,
+    train: PairSource,
+    evaluation: PairSource,
+    description: str,
+    train_count: int | None = None,
+) -> dict:
+    """The data part of training.json: where the pairs come from, which sides, how many (`train_count`: the number
+    of training samples when it is not the number of pairs)."""
+    source, target = train.side_names
+    return {
+        "dataset": args.dataset,
+        "direction": args.direction,
+        "source": source,
+        "target": target,
+        "description": description,
+        "train_pairs": len(train) if train_count is None else train_count,
+        "eval_pairs": len(evaluation),
+    }
 
 
 def plain_copy(trained: nn.Module, accelerator: Accelerator) -> nn.Module:
