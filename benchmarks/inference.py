@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import os
 import statistics
 import tempfile
@@ -55,6 +56,7 @@ from pix2pix_hub.inference.fast.int8 import Int8Calibration, weights_sha256
 from pix2pix_hub.inference.fast.onnx import OnnxGenerator, export_to_onnx
 from pix2pix_hub.inference.fast.rewrites import fast_inference_graph
 from pix2pix_hub.inference.paper_mode import PaperModeNetwork
+from space.dance import load_dancer
 from space.launch import REPO_ROOT, start_app
 
 BUNDLED = {  # name -> (weights folder, subfolder, example input)
@@ -63,6 +65,9 @@ BUNDLED = {  # name -> (weights folder, subfolder, example input)
     "map2sat": ("weights/map2sat", None, "examples/map2sat/1_input.jpg"),
     "apple2orange": ("weights/apple2orange", "AtoB", "examples/apple2orange/1_input.jpg"),
     "orange2apple": ("weights/apple2orange", "BtoA", "examples/orange2apple/1_input.jpg"),
+    "cityscapes_label2photo": ("weights/cityscapes_label2photo", None, "examples/cityscapes_label2photo/1_input.jpg"),
+    "cityscapes_photo2label": ("weights/cityscapes_photo2label", None, "examples/cityscapes_photo2label/1_input.jpg"),
+    "edges2shoes": ("weights/edges2shoes", None, "examples/edges2shoes/1_input.jpg"),
 }
 MAX_OTHER_LOAD = 0.3  # cores other processes may use while a row runs before it is flagged "busy"
 
@@ -199,12 +204,56 @@ def measure_bundled(name: str, threads: int, rounds: int, repeats: int, max_othe
     one_thread_cell = f"{ms['forward, 1 thread']:.1f}" if threads > 1 else "(this row)"
     row = (
         f"| {name} | {generator.inference_mode}, {pipe.precision} | {threads} | {ms['plain']:.1f} "
-        f"| {ms['default']:.1f} | **{ms['plain'] / ms['default']:.2f}x** | {min(ratios):.2f}-{max(ratios):.2f}x "
+        f"| {ms['default']:.1f} | **{statistics.median(ratios):.2f}x** | {min(ratios):.2f}-{max(ratios):.2f}x "
         f"| {ms['eager forward'] / ms['stage forward']:.2f}x | {stage_cells} | {one_thread_cell} | {difference} "
         f"| {load.cell(max_other_load)} |"
     )
     print(row, flush=True)
     return row
+
+
+DANCE_FRAMES = 10  # the first test poses of weights/edn_subject
+
+
+def measure_dance(threads: int, rounds: int, repeats: int, max_other_load: float) -> str:
+    """One row: the Dance tab's frames for the first test poses, eager PyTorch against its runner (the default)."""
+    torch.set_num_threads(threads)
+    load_dancer.cache_clear()  # the runner's ONNX Runtime session takes torch's thread count when it is built
+    dancer = load_dancer(str(REPO_ROOT / "weights/edn_subject"))
+    plain = dataclasses.replace(dancer, runner=dancer.generator)  # the frames from eager float32 PyTorch
+    poses = dancer.test_poses[:DANCE_FRAMES]
+    candidates = {"plain": lambda: plain.frames(poses), "default": lambda: dancer.frames(poses)}
+    with OtherLoad() as load:
+        per_round = interleaved_rounds(candidates, rounds, repeats)
+    ms = {key: statistics.median(seconds) * 1000 / len(poses) for key, seconds in per_round.items()}
+    ratios = [slow / fast for slow, fast in zip(per_round["plain"], per_round["default"], strict=True)]
+    difference = max(
+        np.abs(np.asarray(a, dtype=int) - np.asarray(b, dtype=int)).max()
+        for a, b in zip(plain.frames(poses), dancer.frames(poses), strict=True)
+    )
+    row = (
+        f"| edn_subject | eval, {dancer.runner.precision} | {threads} | {ms['plain']:.1f} | {ms['default']:.1f} "
+        f"| **{statistics.median(ratios):.2f}x** | {min(ratios):.2f}-{max(ratios):.2f}x | {difference} "
+        f"| {load.cell(max_other_load)} |"
+    )
+    print(row, flush=True)
+    return row
+
+
+def dance_table(thread_counts: list[int], rounds: int, repeats: int, max_other_load: float) -> list[str]:
+    rows = [measure_dance(threads, rounds, repeats, max_other_load) for threads in thread_counts]
+    return [
+        "",
+        f"The Dance tab (`space/dance.py`): the first {DANCE_FRAMES} test poses rendered, each frame generated from "
+        "its pose and the frame before and resized to 256x256, by eager float32 PyTorch (plain) and by the tab's "
+        "runner (default: ONNX Runtime, int8 with the model's calibration); ms per frame, the largest 8-bit "
+        "difference over the frames (the frame before is fed back, so differences carry forward).",
+        "",
+        "| model | mode, precision | threads | plain ms/frame | default ms/frame | speed-up | range over rounds "
+        "| max 8-bit difference | other processes, cores |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *rows,
+    ]
 
 
 def bundled_section(thread_counts: list[int], rounds: int, repeats: int, max_other_load: float) -> str:
@@ -216,8 +265,9 @@ def bundled_section(thread_counts: list[int], rounds: int, repeats: int, max_oth
         [
             "Each model's first example from its file to the output image: the plain path (PIL resize, eager float32 "
             "forward in the model's inference mode, PIL) against `Pix2PixPipeline.from_pretrained(folder)(path, "
-            f"seed=0)`; medians of {rounds} interleaved rounds x {repeats} calls, the range is the lowest and highest "
-            "speed-up of a round. Forward alone: eager against the default path's ONNX Runtime call. Stages of the "
+            f"seed=0)`; times are medians of {rounds} interleaved rounds x {repeats} calls (each after an untimed "
+            "one), the speed-up is the median of the rounds' speed-ups, the range their lowest and highest. "
+            "Forward alone: eager against the default path's ONNX Runtime call. Stages of the "
             "default path in ms: decode / pre-processing / dropout masks / forward / post-processing. The last column "
             "is the CPU other processes used while the row ran, in cores of the machine's (and the 1-minute load "
             f"average); rows above {max_other_load} cores are marked busy and are not quiet-machine figures.",
@@ -227,6 +277,7 @@ def bundled_section(thread_counts: list[int], rounds: int, repeats: int, max_oth
             "| other processes, cores |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|",
             *rows,
+            *dance_table(thread_counts, rounds, repeats, max_other_load),
         ]
     )
 

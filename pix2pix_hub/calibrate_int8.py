@@ -9,6 +9,7 @@ command says which check failed.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import tempfile
@@ -21,7 +22,8 @@ import torch
 from onnxruntime.quantization import CalibrationDataReader, quantize_static
 
 from .data import PairedImageDataset, load_splits
-from .data.arguments import add_data_arguments, data_spec
+from .data.arguments import add_data_arguments, data_spec, preprocessing
+from .data.frames import TeacherForcedFrames
 from .evaluation.evaluate import evaluation_view
 from .evaluation.metrics import mean_metrics, output_psnr, pair_metrics
 from .images import tensor_to_image
@@ -31,6 +33,7 @@ from .inference.fast.int8 import (
     MIN_PSNR,
     QUANTIZATION,
     Int8Calibration,
+    conv_costs,
     conv_levels,
     quantized_graph,
     quiet_quantizer,
@@ -124,6 +127,17 @@ def failures(validation: dict, min_psnr: float) -> list[str]:
     return found
 
 
+MAX_SEARCHED_CONVS = 4  # a level with more convolutions is kept whole in float32 (2^n - 2 subsets to try)
+
+
+def cheaper_subsets(level_convs: list[str], costs: dict[str, int]) -> list[tuple[str, ...]]:
+    """The non-empty proper subsets of one level's convolutions, fewest float32 multiply-adds first."""
+    if len(level_convs) > MAX_SEARCHED_CONVS:
+        return []
+    subsets = [subset for k in range(1, len(level_convs)) for subset in itertools.combinations(level_convs, k)]
+    return sorted(subsets, key=lambda subset: sum(costs[name] for name in subset))
+
+
 def calibrate(
     generator: InferenceGenerator,
     calibration_set: PairedImageDataset,
@@ -133,7 +147,8 @@ def calibrate(
     seed: int = 0,
     log=print,
 ) -> Int8Calibration:
-    """Ranges from `calibration_set`'s sources, then the fewest float levels that pass on `eval_set`.
+    """Ranges from `calibration_set`'s sources, then the fewest float levels that pass on `eval_set`; then, from the
+    innermost float level out, the cheapest convolutions of each level with which it still passes.
 
     `image_size` (an int: a square, or (height, width)) is the size of the datasets' images and the only size the
     calibration applies to.
@@ -144,24 +159,62 @@ def calibrate(
     picks = np.linspace(0, len(calibration_set) - 1, min(CALIBRATION_PAIRS, len(calibration_set))).round()
     sources = torch.stack([calibration_set[int(index)]["source"] for index in picks])
     ranges = record_ranges(float_graph, graph_feeds(sources, paper_mode, seed + 10**6))
-    depth = max(conv_levels(onnx.load_from_string(float_graph)).values()) + 1
-    reference = scored_outputs(float_graph, eval_set, paper_mode, seed)  # the same for every number of levels
-    reasons = []
-    for float_levels in range(depth):
-        validation = validate(reference, quantized_graph(float_graph, ranges, float_levels), eval_set, paper_mode, seed)
+    model = onnx.load_from_string(float_graph)
+    levels, costs = conv_levels(model), conv_costs(model)
+    reference = scored_outputs(float_graph, eval_set, paper_mode, seed)  # the same for every try
+
+    def attempt(float_levels: int, float_convs: tuple[str, ...] = ()) -> tuple[dict, list[str]]:
+        graph = quantized_graph(float_graph, ranges, float_levels, list(float_convs))
+        validation = validate(reference, graph, eval_set, paper_mode, seed)
         reasons = failures(validation, min_psnr)
+        also = f" and {', '.join(float_convs)}" if float_convs else ""
         log(
-            f"{float_levels} float32 levels: PSNR vs float32 min {validation['psnr_vs_float32_min']:.1f} dB, "
+            f"{float_levels} float32 levels{also}: PSNR vs float32 min {validation['psnr_vs_float32_min']:.1f} dB, "
             f"median {validation['psnr_vs_float32_median']:.1f} dB; " + ("; ".join(reasons) or "passes")
         )
+        return validation, reasons
+
+    float_levels, float_convs, validation = cheapest_passing(attempt, levels, costs)
+    validation["calibration_pairs"] = len(sources)
+    validation["min_psnr"] = min_psnr
+    validation["sizes"] = [stored_size(size)]  # what it was validated at: where it holds (mode="resize")
+    return Int8Calibration(
+        weights_sha256(generator),
+        stored_size(size),
+        generator.inference_mode,
+        float_levels,
+        ranges,
+        validation,
+        float_convs=list(float_convs),
+    )
+
+
+def cheapest_passing(attempt, levels: dict[str, int], costs: dict[str, int]) -> tuple[int, tuple[str, ...], dict]:
+    """(float levels, float convolutions beyond them, validation): the fewest whole float32 levels with which
+    `attempt` passes, then, from the innermost of them out, only the cheapest convolutions of each level."""
+    reasons = []
+    for float_levels in range(max(levels.values()) + 1):
+        validation, reasons = attempt(float_levels)
         if not reasons:
-            validation["calibration_pairs"] = len(sources)
-            validation["min_psnr"] = min_psnr
-            validation["sizes"] = [stored_size(size)]  # what it was validated at: where it holds (mode="resize")
-            return Int8Calibration(
-                weights_sha256(generator), stored_size(size), generator.inference_mode, float_levels, ranges, validation
-            )
-    raise ValueError(f"int8 does not pass even with one int8 level: {'; '.join(reasons)}")
+            break
+    else:
+        raise ValueError(f"int8 does not pass even with one int8 level: {'; '.join(reasons)}")
+    float_convs: tuple[str, ...] = ()
+    while float_levels > 0:
+        edge = [name for name, level in levels.items() if level == float_levels - 1]
+        for subset in cheaper_subsets(edge, costs):
+            subset_validation, reasons = attempt(float_levels - 1, (*float_convs, *subset))
+            if not reasons:
+                float_levels, float_convs, validation = float_levels - 1, (*float_convs, *subset), subset_validation
+                break
+        else:
+            break  # this level stays whole, and so do the levels outside it
+    return float_levels, float_convs, validation
+
+
+def teacher_forced_view(pairs, args: argparse.Namespace, generator: InferenceGenerator) -> TeacherForcedFrames:
+    """A sequence's consecutive frames as (pose over the frame before, frame) pairs, deterministically prepared."""
+    return TeacherForcedFrames(pairs, preprocessing(args, generator.size_multiple))
 
 
 def main(argv: list[str] | None = None) -> Int8Calibration:
@@ -170,6 +223,12 @@ def main(argv: list[str] | None = None) -> Int8Calibration:
     parser.add_argument("--eval_split", default=None, help="validation split (default: test, validation or val)")
     parser.add_argument("--min_psnr", type=float, default=MIN_PSNR, help="dB, each eval output against float32")
     parser.add_argument("--seed", type=int, default=0, help="dropout masks of 'paper' inference mode")
+    parser.add_argument(
+        "--frames",
+        action="store_true",
+        help="the dataset is a video's frames in order (Everybody Dance Now): each source is a pose over the real "
+        "frame before it, each output checked one step ahead",
+    )
     add_data_arguments(parser)
     args = parser.parse_args(argv)
     if not Path(args.model).is_dir():
@@ -177,11 +236,12 @@ def main(argv: list[str] | None = None) -> Int8Calibration:
     generator = Pix2PixGenerator.from_pretrained(args.model)
     train_pairs, eval_pairs, description = load_splits(data_spec(args), args.eval_split)
     print(f"calibrating on {description}", flush=True)
+    view = teacher_forced_view if args.frames else evaluation_view
     try:
         calibration = calibrate(
             generator,
-            evaluation_view(train_pairs, args, generator),
-            evaluation_view(eval_pairs, args, generator),
+            view(train_pairs, args, generator),
+            view(eval_pairs, args, generator),
             args.crop_size,
             args.min_psnr,
             args.seed,

@@ -102,19 +102,21 @@ def image_to_tensor(image: Image.Image, channels: int = 3) -> torch.Tensor:
     array = np.asarray(to_mode(image, channels), dtype=np.float32)
     if array.ndim == 2:
         array = array[:, :, None]
-    return torch.from_numpy(array.copy()).permute(2, 0, 1).div_(127.5).sub_(1.0)
+    # numpy, not torch: the arithmetic is the same, and torch's thread pool, woken for a tensor this size, would
+    # keep spinning on the cores ONNX Runtime's workers need next (the pipeline's default path)
+    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)) / np.float32(127.5) - np.float32(1.0))
 
 
 def tensor_to_image(tensor: torch.Tensor) -> Image.Image:
     """A (C, H, W) tensor in [-1, 1] to an RGB PIL image (one channel is repeated; a source's extra instance-map
     channel, the last of 2 or 4, is not shown)."""
-    tensor = tensor.detach().float().cpu().clamp(-1, 1)
-    if tensor.shape[0] in (2, 4):
-        tensor = tensor[:-1]
-    if tensor.shape[0] == 1:
-        tensor = tensor.expand(3, -1, -1)
-    array = ((tensor.permute(1, 2, 0).numpy() + 1.0) * 127.5).round().astype(np.uint8)
-    return Image.fromarray(array, mode="RGB")
+    array = tensor.detach().float().cpu().numpy()  # numpy arithmetic: see image_to_tensor
+    if array.shape[0] in (2, 4):
+        array = array[:-1]
+    if array.shape[0] == 1:
+        array = np.broadcast_to(array, (3, *array.shape[1:]))
+    levels = ((np.clip(array, -1, 1) + np.float32(1.0)) * np.float32(127.5)).round().astype(np.uint8)
+    return Image.fromarray(np.ascontiguousarray(levels.transpose(1, 2, 0)), mode="RGB")
 
 
 def png_bytes(image: Image.Image) -> bytes:

@@ -99,6 +99,13 @@ def data_args(data: str, size: int) -> argparse.Namespace:
     )  # fmt: skip
 
 
+def float32_part(calibration) -> str:
+    """What a calibration keeps in float32, in words: "2 float32 levels and 1 more convolution"."""
+    extra = len(calibration.float_convs)
+    more = f" and {extra} more convolution{'s' * (extra > 1)}" if extra else ""
+    return f"{calibration.float_levels} float32 levels{more}"
+
+
 def calibrate_directions(out_dir: Path, data: str, size: int) -> str:
     """int8 for each direction where it holds (train images to calibrate, test images to validate)."""
     splits = load_unpaired(data_args(data, size))
@@ -118,7 +125,7 @@ def calibrate_directions(out_dir: Path, data: str, size: int) -> str:
         calibration.save(out_dir / direction)
         validation = calibration.validation
         lines.append(
-            f"- `{direction}`: int8 with {calibration.float_levels} float32 levels, every test output at least "
+            f"- `{direction}`: int8 with {float32_part(calibration)}, every test output at least "
             f"{validation['psnr_vs_float32_min']:.1f} dB PSNR from its float32 output "
             f"(median {validation['psnr_vs_float32_median']:.1f} dB)"
         )

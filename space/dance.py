@@ -4,7 +4,8 @@ edit joint by joint.
 Poses come as the bundled test sequence (keypoints read from the held-out edn_pose skeletons), OpenPose JSON files
 (BODY_25 or COCO-18, one per frame) or stick-figure images drawn as the data's; uploaded poses are fitted to the
 subject's body (`pix2pix_hub.pose.normalise_poses`, the paper's Sec. 3.2) and rendered as the training data's
-skeletons. The generator makes each frame from its pose and the frame before (`generate_sequence`). No pose detector
+skeletons. The generator makes each frame from its pose and the frame before (`generate_sequence`), on the CPU
+through ONNX Runtime (int8 where the model ships a calibration) as the image tasks' pipelines do. No pose detector
 runs here: no maintained package ships its weights (mediapipe 1.2.3's wheel holds no model; rtmlib, ultralytics
 and controlnet_aux download theirs at first use), so run OpenPose on your video and upload its JSON.
 """
@@ -24,6 +25,8 @@ import torch
 from PIL import Image
 
 from pix2pix_hub.images import IMAGE_EXTENSIONS, image_to_tensor, open_image, tensor_to_image
+from pix2pix_hub.inference.fast.int8 import find_calibration
+from pix2pix_hub.inference.runner import Runner
 from pix2pix_hub.methods.everybody_dance_now import generate_sequence
 from pix2pix_hub.networks import Pix2PixGenerator
 from pix2pix_hub.pose import (
@@ -52,9 +55,11 @@ TRAIN_HINT = (
 
 @dataclass
 class Dancer:
-    """A trained subject: the generator, its input size, the subject's body statistics and the test poses."""
+    """A trained subject: the generator (and the runner that runs it), its input size, the subject's body
+    statistics and the test poses."""
 
     generator: Pix2PixGenerator
+    runner: Runner
     size: int
     fps: float
     subject: BodyStats
@@ -67,7 +72,7 @@ class Dancer:
             image_to_tensor(render_pose(p, (CANVAS, CANVAS)).resize(side, Image.Resampling.BICUBIC)) for p in poses
         ]
         with torch.no_grad():
-            outputs = generate_sequence(self.generator, torch.stack(inputs), None, on_frame)
+            outputs = generate_sequence(self.runner, torch.stack(inputs), None, on_frame)
         return [tensor_to_image(frame).resize((CANVAS, CANVAS), Image.Resampling.BICUBIC) for frame in outputs]
 
 
@@ -83,8 +88,10 @@ def load_dancer(folder: str) -> Dancer:
         raise FileNotFoundError(f"{path}: no Everybody Dance Now model (dance.json) here. {TRAIN_HINT}")
     meta = json.loads((path / "dance.json").read_text(encoding="utf-8"))
     generator = Pix2PixGenerator.from_pretrained(path).eval()
+    size = int(meta["size"])
+    runner = Runner(generator, size=size, int8_calibration=find_calibration(path))
     poses = [Pose(np.asarray(body, dtype=np.float64), (CANVAS, CANVAS)) for body in meta["test_poses"]]
-    return Dancer(generator, int(meta["size"]), float(meta["fps"]), BodyStats.from_dict(meta["subject"]), poses)
+    return Dancer(generator, runner, size, float(meta["fps"]), BodyStats.from_dict(meta["subject"]), poses)
 
 
 def dancer() -> Dancer:

@@ -24,6 +24,7 @@ from pix2pix_hub.data.frames import ConsecutiveFrames, collate_frame_pairs
 from pix2pix_hub.data.preprocessing import Preprocessing
 from pix2pix_hub.data.sources import SideBySideFiles
 from pix2pix_hub.evaluation.sequence import sequence_metrics
+from pix2pix_hub.images import image_to_tensor
 from pix2pix_hub.methods.base import recipe_from_args
 from pix2pix_hub.methods.everybody_dance_now import (
     PAPER,
@@ -198,6 +199,22 @@ def mp4_frames(path: str) -> list[np.ndarray]:
     meta = next(reader)
     width, height = meta["size"]
     return [np.frombuffer(frame, np.uint8).reshape(height, width, 3) for frame in reader]
+
+
+def test_the_dance_tab_runs_onnx_runtime_and_makes_the_frames_eager_pytorch_makes(tmp_path):
+    dancer = load_dancer(str(tiny_dancer_folder(tmp_path / "edn")))
+    assert (dancer.runner.backend, dancer.runner.precision) == ("onnxruntime", "float32")  # no calibration here
+    frames = dancer.frames(dancer.test_poses)
+    assert dancer.runner.onnx is not None and len(frames) == len(dancer.test_poses)  # ONNX Runtime made them
+    side = (dancer.size, dancer.size)
+    poses = torch.stack(
+        [image_to_tensor(render_pose(pose).resize(side, Image.Resampling.BICUBIC)) for pose in dancer.test_poses]
+    )
+    with torch.no_grad():
+        eager = generate_sequence(dancer.generator, poses)
+    fast = generate_sequence(dancer.runner, poses)
+    torch.testing.assert_close(fast[0], eager[0], rtol=0, atol=1e-4)  # one forward: float32 rounding apart
+    torch.testing.assert_close(fast, eager, rtol=0, atol=0.5 / 127.5)  # fed back frame to frame: < half an 8-bit step
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,13 @@ from torch import nn
 
 from pix2pix_hub import Pix2PixGenerator
 from pix2pix_hub.inference.fast.onnx import export_to_onnx
-from pix2pix_hub.inference.fast.rewrites import SubPixelConvTranspose, can_rewrite, fast_inference_graph
+from pix2pix_hub.inference.fast.rewrites import (
+    PhaseConv,
+    SubPixelConvTranspose,
+    can_rewrite,
+    can_split_phases,
+    fast_inference_graph,
+)
 from pix2pix_hub.inference.paper_mode import PaperModeNetwork
 
 
@@ -94,3 +100,34 @@ def test_exported_unet_has_no_concatenation_and_only_interleaving_transposed_con
         made_by = {output: node.op_type for node in graph.node for output in node.output}
         relu_inputs = [made_by.get(node.input[0]) for node in graph.node if node.op_type == "Relu"]
         assert "ConvTranspose" not in relu_inputs and "Add" in relu_inputs
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        nn.Conv2d(6, 3, 7, padding=3, padding_mode="reflect"),  # the ResNet and pix2pixHD generators' RGB head
+        nn.Conv2d(6, 1, 3, padding=1),  # grey, zero padding
+        nn.Conv2d(6, 4, 5, padding=2, padding_mode="replicate", bias=False),
+    ],
+)
+@torch.no_grad()
+def test_phase_convolution_equals_the_convolution(layer):
+    x = torch.randn(2, 6, 18, 26)
+    rewritten = PhaseConv(layer)
+    assert rewritten.conv.stride == (2, 2) and rewritten.conv.out_channels == 4 * layer.out_channels
+    torch.testing.assert_close(rewritten(x), layer(x), rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match="even height and width, got \\(17, 26\\)"):
+        rewritten(x[:, :, :17])
+
+
+def test_only_size_keeping_convolutions_with_few_outputs_split_into_phases():
+    assert can_split_phases(nn.Conv2d(6, 3, 7, padding=3))
+    assert not can_split_phases(nn.Conv2d(6, 5, 7, padding=3))  # many outputs: no gain
+    assert not can_split_phases(nn.Conv2d(6, 3, 7, padding=2))  # shrinks the image
+    assert not can_split_phases(nn.Conv2d(6, 3, 4, stride=2, padding=1))
+    assert not can_split_phases(nn.Conv2d(6, 3, 1))
+    generator = Pix2PixGenerator(arch="unet_128", ngf=4, out_channels=1)  # phases of 4 channels: left alone
+    fast = fast_inference_graph(generator.net.eval())
+    assert not any(isinstance(layer, PhaseConv) for layer in fast.modules())
+    resnet = fast_inference_graph(Pix2PixGenerator(arch="resnet_6blocks", ngf=8).net)
+    assert [name for name, layer in resnet.named_modules() if isinstance(layer, PhaseConv)] == ["head.conv"]

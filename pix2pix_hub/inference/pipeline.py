@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 
@@ -137,7 +138,7 @@ class Pix2PixPipeline:
         if self.any_size is not None:
             results = [self.translate_any_size(image, seed) for image in prepared]
             return results[0] if single else results
-        inputs = torch.stack([self.preprocess(image) for image in prepared])
+        inputs = torch.from_numpy(np.stack([self.preprocess(image).numpy() for image in prepared]))  # see images.py
         outputs = self.forward(inputs, seed=seed)
         results = [self.postprocess(output, image.size) for output, image in zip(outputs, prepared, strict=True)]
         return results[0] if single else results

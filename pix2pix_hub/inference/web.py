@@ -24,7 +24,7 @@ import numpy as np
 
 from ..hub import atomic_write_bytes, atomic_write_text
 from ..networks import Pix2PixGenerator
-from .fast.int8 import MIN_PSNR, find_calibration, quantized_graph
+from .fast.int8 import MIN_PSNR, find_calibration
 from .fast.onnx import export_to_onnx
 from .interface import input_size
 from .paper_mode import paper_mode_network
@@ -83,8 +83,13 @@ def _int8_graph(repo_or_dir: str | Path, generator, size, float_graph: bytes, pr
         if precision == "int8":
             raise ValueError(f"{repo_or_dir}: no int8 graph for the browser: {why_not}")
         return None, why_not
-    facts = {"float_levels": calibration.float_levels, "min_psnr_db": MIN_PSNR, "validation": calibration.validation}
-    return quantized_graph(float_graph, calibration.ranges, calibration.float_levels), facts
+    facts = {
+        "float_levels": calibration.float_levels,
+        "float_convs": calibration.float_convs,
+        "min_psnr_db": MIN_PSNR,
+        "validation": calibration.validation,
+    }
+    return calibration.quantize(float_graph), facts
 
 
 def _dropout_facts(generator, size: tuple[int, int]) -> tuple[dict[str, Any] | None, Any]:

@@ -8,7 +8,10 @@ ONNX Runtime runs int8 convolutions (VNNI on recent x86 CPUs) about twice as fas
 2. quantized the exported graph, keeping the convolutions within `float_levels` convolutions of the input or the
    output in float32 (the first and last layers are the most sensitive), and translated every eval-split source
    with both graphs: it accepts the fewest float levels for which every output is within `MIN_PSNR` dB of the float32
-   output and the eval metrics (L1, PSNR, SSIM against the targets) move by less than `METRIC_TOLERANCES`;
+   output and the eval metrics (L1, PSNR, SSIM against the targets) move by less than `METRIC_TOLERANCES`; then,
+   from the innermost level it had to keep in float32 outwards, it keeps of each level only the cheapest
+   convolutions (`float_convs`, fewest multiply-adds) with which the validation still passes, until a level needs
+   all of its convolutions;
 3. written `int8_calibration.json` (the ranges, the float levels and that validation) next to the weights.
 
 `Pix2PixPipeline` (through `inference/runner.py`) then runs the model in int8 by default (`precision="auto"`) at
@@ -25,7 +28,7 @@ import json
 import logging
 import math
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import onnx
@@ -63,6 +66,11 @@ class Int8Calibration:
     ranges: dict  # ONNX Runtime's calibration cache (`TensorsData.to_dict()`), by tensor name of the export
     validation: dict
     format_version: int = FORMAT_VERSION
+    float_convs: list[str] = field(default_factory=list)  # Conv nodes of levels >= `float_levels` kept in float32
+
+    def quantize(self, float_graph: bytes) -> bytes:
+        """The float32 export (of the weights, size and mode it was made for) with this calibration's int8 convs."""
+        return quantized_graph(float_graph, self.ranges, self.float_levels, self.float_convs)
 
     def save(self, folder: Path) -> Path:
         path = Path(folder) / CALIBRATION_FILE
@@ -189,10 +197,26 @@ def quiet_quantizer():
         root.removeFilter(not_from_quantizer)
 
 
-def quantized_graph(float_graph: bytes, ranges: dict, float_levels: int) -> bytes:
-    """The float32 export with its Convs in int8 (QDQ), except those within `float_levels` of input or output."""
+def conv_costs(model: onnx.ModelProto) -> dict[str, int]:
+    """Each Conv node's multiply-adds for one image (the graph's height and width must be fixed)."""
+    inferred = onnx.shape_inference.infer_shapes(model).graph
+    shapes = {
+        value.name: [dim.dim_value for dim in value.type.tensor_type.shape.dim]
+        for value in [*inferred.value_info, *inferred.output]
+    }
+    weights = {tensor.name: list(tensor.dims) for tensor in model.graph.initializer}
+    return {
+        node.name: math.prod(weights[node.input[1]]) * math.prod(shapes[node.output[0]][2:])
+        for node in model.graph.node
+        if node.op_type == "Conv"
+    }
+
+
+def quantized_graph(float_graph: bytes, ranges: dict, float_levels: int, float_convs: list[str] = ()) -> bytes:
+    """The float32 export with its Convs in int8 (QDQ), except those within `float_levels` of input or output and
+    those named in `float_convs`."""
     model = onnx.load_from_string(float_graph)
-    keep_float = [name for name, level in conv_levels(model).items() if level < float_levels]
+    keep_float = [name for name, level in conv_levels(model).items() if level < float_levels or name in float_convs]
     with tempfile.TemporaryDirectory() as folder, quiet_quantizer():
         cache = Path(folder) / "ranges.json"
         cache.write_text(json.dumps(ranges))

@@ -17,7 +17,7 @@ import torch
 
 from ..interface import InferenceGenerator, Size, height_width
 from ..paper_mode import PaperModeNetwork
-from .int8 import Int8Calibration, quantized_graph
+from .int8 import Int8Calibration
 from .rewrites import fast_inference_graph
 
 ONNX_OPSET = 17
@@ -76,7 +76,7 @@ class OnnxGenerator:
     ):
         graph = export_to_onnx(generator, paper_mode, image_size, fast_graph, any_size)
         if int8 is not None:
-            graph = quantized_graph(graph, int8.ranges, int8.float_levels)
+            graph = int8.quantize(graph)
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or torch.get_num_threads()
