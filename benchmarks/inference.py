@@ -33,8 +33,11 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
+import functools
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -165,15 +168,16 @@ def plain_path(generator: Pix2PixGenerator, size: tuple[int, int], path: Path) -
 def default_stages(pipe: Pix2PixPipeline, path: Path) -> dict[str, Callable[[], object]]:
     """The default path's call split into its stages, each on the output of the one before."""
     image = open_image(path)
-    x = pipe.preprocess(image)[None]
-    masks = pipe.runner.draw_masks(x.shape, 0)
-    output = pipe.forward(x, seed=0)[0]
+    pixels = pipe.model_input(image)[None]
+    masks = pipe.runner.draw_masks((1, pixels.shape[3], *pipe.runner.size), 0)
+    pipe.runner.warm_up(images=True)
+    output = pipe.runner.onnx.images(pixels, masks)[0]
     return {
         "decode": lambda: open_image(path),
-        "pre": lambda: pipe.preprocess(image),
-        "masks": lambda: pipe.runner.draw_masks(x.shape, 0),
-        "forward": lambda: pipe.runner.onnx(x, masks),
-        "post": lambda: pipe.postprocess(output, image.size),
+        "pre": lambda: pipe.model_input(image),
+        "masks": lambda: pipe.runner.draw_masks((1, pixels.shape[3], *pipe.runner.size), 0),
+        "forward": lambda: pipe.runner.onnx.images(pixels, masks),
+        "post": lambda: pipe.restore_size(output, image.size),
     }
 
 
@@ -194,7 +198,8 @@ def measure_bundled(name: str, threads: int, rounds: int, repeats: int, max_othe
     if threads > 1:  # is one ONNX Runtime thread faster for these small networks? (the pipeline uses `threads`)
         runner = pipe.runner
         one_thread = OnnxGenerator(runner.generator, runner.paper_mode, runner.size, threads=1, int8=runner._int8)
-        candidates["forward, 1 thread"] = lambda: one_thread(x, masks)
+        pixels = pipe.model_input(open_image(path))[None]
+        candidates["forward, 1 thread"] = lambda: one_thread.images(pixels, masks)
     with OtherLoad() as load:
         per_round = interleaved_rounds(candidates, rounds, repeats)
     ms = {key: statistics.median(seconds) * 1000 for key, seconds in per_round.items()}
@@ -241,7 +246,7 @@ def measure_dance(threads: int, rounds: int, repeats: int, max_other_load: float
 
 
 def dance_table(thread_counts: list[int], rounds: int, repeats: int, max_other_load: float) -> list[str]:
-    rows = [measure_dance(threads, rounds, repeats, max_other_load) for threads in thread_counts]
+    rows = [row_in_own_process(DANCE, threads, rounds, repeats, max_other_load) for threads in thread_counts]
     return [
         "",
         f"The Dance tab (`space/dance.py`): the first {DANCE_FRAMES} test poses rendered, each frame generated from "
@@ -256,10 +261,26 @@ def dance_table(thread_counts: list[int], rounds: int, repeats: int, max_other_l
     ]
 
 
+DANCE = "edn_subject"  # the Dance tab's row
+
+
+def row_in_own_process(name: str, threads: int, rounds: int, repeats: int, max_other_load: float) -> str:
+    """One row measured by a fresh Python process (`--row`): no session, thread pool or cache left by the rows
+    before it (in one long process, rows at 2 threads ran up to 1.6x slower than alone, both paths alike or not)."""
+    command = [sys.executable, "-m", "benchmarks.inference", "--row", name, str(threads), "--rounds", str(rounds)]
+    command += ["--repeats", str(repeats), "--max_other_load", str(max_other_load)]
+    finished = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    row = finished.stdout.strip().splitlines()[-1]
+    print(row, flush=True)
+    return row
+
+
 def bundled_section(thread_counts: list[int], rounds: int, repeats: int, max_other_load: float) -> str:
     """The "Bundled models, end to end" section: every bundled model at every thread count."""
     rows = [
-        measure_bundled(name, threads, rounds, repeats, max_other_load) for threads in thread_counts for name in BUNDLED
+        row_in_own_process(name, threads, rounds, repeats, max_other_load)
+        for threads in thread_counts
+        for name in BUNDLED
     ]
     return "\n".join(
         [
@@ -267,8 +288,9 @@ def bundled_section(thread_counts: list[int], rounds: int, repeats: int, max_oth
             "forward in the model's inference mode, PIL) against `Pix2PixPipeline.from_pretrained(folder)(path, "
             f"seed=0)`; times are medians of {rounds} interleaved rounds x {repeats} calls (each after an untimed "
             "one), the speed-up is the median of the rounds' speed-ups, the range their lowest and highest. "
-            "Forward alone: eager against the default path's ONNX Runtime call. Stages of the "
-            "default path in ms: decode / pre-processing / dropout masks / forward / post-processing. The last column "
+            "Forward alone: eager against the default path's ONNX Runtime call (which also converts from and to "
+            "8-bit pixels). Stages of the default path in ms: decode / resize / dropout masks / ONNX Runtime / "
+            "back to PIL. The last column "
             "is the CPU other processes used while the row ran, in cores of the machine's (and the 1-minute load "
             f"average); rows above {max_other_load} cores are marked busy and are not quiet-machine figures.",
             "",
@@ -414,7 +436,13 @@ def main() -> None:
     )
     parser.add_argument("--max_other_load", type=float, default=MAX_OTHER_LOAD, help="cores; rows above: busy")
     parser.add_argument("--app_requests", type=int, default=4, help="requests per caller in the app load test")
+    parser.add_argument("--row", nargs=2, metavar=("MODEL", "THREADS"), help="measure one bundled row (internal)")
     args = parser.parse_args()
+    if args.row:
+        name, threads = args.row[0], int(args.row[1])
+        measure_row = measure_dance if name == DANCE else functools.partial(measure_bundled, name)
+        measure_row(threads, args.rounds, args.repeats, args.max_other_load)
+        return
 
     default_threads = torch.get_num_threads()
     if "bundled" in args.sections:

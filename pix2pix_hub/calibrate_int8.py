@@ -23,7 +23,7 @@ from onnxruntime.quantization import CalibrationDataReader, quantize_static
 
 from .data import PairedImageDataset, load_splits
 from .data.arguments import add_data_arguments, data_spec, preprocessing
-from .data.frames import TeacherForcedFrames
+from .data.frames import SequenceFrames
 from .evaluation.evaluate import evaluation_view
 from .evaluation.metrics import mean_metrics, output_psnr, pair_metrics
 from .images import tensor_to_image
@@ -43,6 +43,7 @@ from .inference.fast.int8 import (
 from .inference.fast.onnx import export_to_onnx
 from .inference.interface import InferenceGenerator, Size, input_size
 from .inference.paper_mode import PaperModeNetwork, paper_mode_network
+from .methods.everybody_dance_now import generate_sequence
 from .networks import Pix2PixGenerator
 
 
@@ -212,9 +213,19 @@ def cheapest_passing(attempt, levels: dict[str, int], costs: dict[str, int]) -> 
     return float_levels, float_convs, validation
 
 
-def teacher_forced_view(pairs, args: argparse.Namespace, generator: InferenceGenerator) -> TeacherForcedFrames:
-    """A sequence's consecutive frames as (pose over the frame before, frame) pairs, deterministically prepared."""
-    return TeacherForcedFrames(pairs, preprocessing(args, generator.size_multiple))
+def generated_sequence_view(pairs, args: argparse.Namespace, generator: InferenceGenerator) -> list[dict]:
+    """A video's frames in order as the model meets them: each source the pose over the frame the float32 model
+    generated before it (zeros before the first), each target the real frame."""
+    frames = SequenceFrames(pairs, preprocessing(args, generator.size_multiple))
+    items = [frames[index] for index in range(len(frames))]
+    poses = torch.stack([item["source"] for item in items])
+    with torch.no_grad():
+        generated = generate_sequence(generator.eval(), poses)
+    previous = torch.cat([torch.zeros_like(generated[:1]), generated[:-1]])
+    return [
+        {"source": torch.cat([item["source"], before]), "target": item["target"]}
+        for item, before in zip(items, previous, strict=True)
+    ]
 
 
 def main(argv: list[str] | None = None) -> Int8Calibration:
@@ -226,8 +237,8 @@ def main(argv: list[str] | None = None) -> Int8Calibration:
     parser.add_argument(
         "--frames",
         action="store_true",
-        help="the dataset is a video's frames in order (Everybody Dance Now): each source is a pose over the real "
-        "frame before it, each output checked one step ahead",
+        help="the dataset is a video's frames in order (Everybody Dance Now): each source is a pose over the frame "
+        "the float32 model generated before it, as in a generated video",
     )
     add_data_arguments(parser)
     args = parser.parse_args(argv)
@@ -236,7 +247,7 @@ def main(argv: list[str] | None = None) -> Int8Calibration:
     generator = Pix2PixGenerator.from_pretrained(args.model)
     train_pairs, eval_pairs, description = load_splits(data_spec(args), args.eval_split)
     print(f"calibrating on {description}", flush=True)
-    view = teacher_forced_view if args.frames else evaluation_view
+    view = generated_sequence_view if args.frames else evaluation_view
     try:
         calibration = calibrate(
             generator,

@@ -145,14 +145,18 @@ def pose_extent(body: np.ndarray) -> tuple[int, int]:
     return side, side
 
 
-def _blend_stroke(canvas: np.ndarray, start, end, width: float, color, opacity: float) -> None:
-    """Blend a round-ended stroke into a float canvas (in supersampled pixels), inside its bounding box only."""
+Box = tuple[int, int, int, int]  # left, top, right, bottom in supersampled pixels
+
+
+def _blend_stroke(canvas: np.ndarray, start, end, width: float, color, opacity: float) -> Box | None:
+    """Blend a round-ended stroke into a float canvas (in supersampled pixels), inside its bounding box only; the box
+    it drew in (None when outside the canvas)."""
     (x0, y0), (x1, y1) = start, end
     pad = width + 2
     left, top = int(max(min(x0, x1) - pad, 0)), int(max(min(y0, y1) - pad, 0))
     right, bottom = int(min(max(x0, x1) + pad, canvas.shape[1])), int(min(max(y0, y1) + pad, canvas.shape[0]))
     if right <= left or bottom <= top:
-        return
+        return None
     mask = Image.new("L", (right - left, bottom - top), 0)
     draw = ImageDraw.Draw(mask)
     points = [(x0 - left, y0 - top), (x1 - left, y1 - top)]
@@ -163,10 +167,35 @@ def _blend_stroke(canvas: np.ndarray, start, end, width: float, color, opacity: 
     alpha = np.asarray(mask, dtype=np.float32)[..., None] / 255 * opacity
     region = canvas[top:bottom, left:right]
     region[:] = region * (1 - alpha) + np.asarray(color, dtype=np.float32) * alpha
+    return left, top, right, bottom
 
 
-def _draw_dot(canvas: np.ndarray, center, radius: float, color) -> None:
-    _blend_stroke(canvas, center, center, 2 * radius, color, 1.0)
+def _draw_dot(canvas: np.ndarray, center, radius: float, color) -> Box | None:
+    return _blend_stroke(canvas, center, center, 2 * radius, color, 1.0)
+
+
+LANCZOS_SUPPORT = 3  # output pixels each side that PIL's LANCZOS reads (times the reduction, in input pixels)
+
+
+def _downsampled(canvas: np.ndarray, boxes: list[Box | None], size: tuple[int, int]) -> Image.Image:
+    """The white, supersampled canvas at `size` (LANCZOS), converted and resized only around what was drawn.
+
+    Exact: the crop is aligned to the supersampling and reaches two filter supports past the drawing, so every
+    output pixel either sees the same input as in the whole canvas or only white (255 either way).
+    """
+    image = Image.new("RGB", size, (255, 255, 255))
+    boxes = [box for box in boxes if box is not None]
+    if not boxes:
+        return image
+    margin = 2 * LANCZOS_SUPPORT * SUPERSAMPLE
+    left = max(min(box[0] for box in boxes) - margin, 0) // SUPERSAMPLE * SUPERSAMPLE
+    top = max(min(box[1] for box in boxes) - margin, 0) // SUPERSAMPLE * SUPERSAMPLE
+    right = min(-(-(max(box[2] for box in boxes) + margin) // SUPERSAMPLE) * SUPERSAMPLE, canvas.shape[1])
+    bottom = min(-(-(max(box[3] for box in boxes) + margin) // SUPERSAMPLE) * SUPERSAMPLE, canvas.shape[0])
+    region = Image.fromarray(np.clip(canvas[top:bottom, left:right] + 0.5, 0, 255).astype(np.uint8))
+    small = region.resize(((right - left) // SUPERSAMPLE, (bottom - top) // SUPERSAMPLE), Image.Resampling.LANCZOS)
+    image.paste(small, (left // SUPERSAMPLE, top // SUPERSAMPLE))
+    return image
 
 
 def render_pose(pose: Pose, size: tuple[int, int] | None = None, style: RenderStyle = STYLE) -> Image.Image:
@@ -179,32 +208,33 @@ def render_pose(pose: Pose, size: tuple[int, int] | None = None, style: RenderSt
         return point[0] * sx * SUPERSAMPLE, point[1] * sy * SUPERSAMPLE
 
     canvas = np.full((height * SUPERSAMPLE, width * SUPERSAMPLE, 3), 255.0, dtype=np.float32)
-    body = pose.body
+    body, boxes = pose.body, []
     for index, point in enumerate(body):
         if point[2] > 0:
-            _draw_dot(canvas, place(point), style.joint_radius * factor, COLORS[index])
+            boxes.append(_draw_dot(canvas, place(point), style.joint_radius * factor, COLORS[index]))
     for a, b in LIMBS:
         if body[a, 2] > 0 and body[b, 2] > 0:
-            _blend_stroke(canvas, place(body[a]), place(body[b]), style.limb_width * factor, COLORS[a], LIMB_OPACITY)
+            width = style.limb_width * factor
+            boxes.append(_blend_stroke(canvas, place(body[a]), place(body[b]), width, COLORS[a], LIMB_OPACITY))
     if pose.face is not None and pose.face[:, 2].mean() >= 0.2:  # the reference skips unsure faces
         for index in FACE_POINTS:
             if pose.face[index, 2] > 0:
-                _draw_dot(canvas, place(pose.face[index]), style.face_dot_radius * factor, (0, 0, 0))
+                boxes.append(_draw_dot(canvas, place(pose.face[index]), style.face_dot_radius * factor, (0, 0, 0)))
     for hand in pose.hands:
         if hand is not None:
-            _draw_hand(canvas, hand, place, style, factor)
-    image = Image.fromarray(np.clip(canvas + 0.5, 0, 255).astype(np.uint8))
-    return image.resize((width, height), Image.Resampling.LANCZOS)
+            boxes += _draw_hand(canvas, hand, place, style, factor)
+    return _downsampled(canvas, boxes, (canvas.shape[1] // SUPERSAMPLE, canvas.shape[0] // SUPERSAMPLE))
 
 
-def _draw_hand(canvas: np.ndarray, hand: np.ndarray, place, style: RenderStyle, factor: float) -> None:
-    seen = hand[:, 2] > 0.05
+def _draw_hand(canvas: np.ndarray, hand: np.ndarray, place, style: RenderStyle, factor: float) -> list[Box | None]:
+    seen, boxes = hand[:, 2] > 0.05, []
     for index in np.flatnonzero(seen):
-        _draw_dot(canvas, place(hand[index]), style.hand_joint_radius * factor, HAND_COLORS[index])
+        boxes.append(_draw_dot(canvas, place(hand[index]), style.hand_joint_radius * factor, HAND_COLORS[index]))
     for a, b in HAND_LIMBS:
         if seen[a] and seen[b]:
             width = style.hand_limb_width * factor
-            _blend_stroke(canvas, place(hand[a]), place(hand[b]), width, HAND_COLORS[b], LIMB_OPACITY)
+            boxes.append(_blend_stroke(canvas, place(hand[a]), place(hand[b]), width, HAND_COLORS[b], LIMB_OPACITY))
+    return boxes
 
 
 # joints whose colours are too alike to tell apart in a small JPEG: found together, told apart by where they are

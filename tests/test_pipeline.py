@@ -303,3 +303,44 @@ def test_an_object_without_the_generator_interface_is_refused_naming_what_it_lac
         Pix2PixPipeline(torch.nn.Conv2d(3, 3, 1), device="cpu")
     with pytest.raises(ValueError, match="generator must be a torch.nn.Module .*, got str"):
         Pix2PixPipeline("unet_256", device="cpu")
+
+
+@pytest.mark.parametrize(
+    ("in_channels", "out_channels", "inference_mode", "int8"),
+    [(3, 3, "eval", False), (3, 3, "paper", True), (1, 3, "eval", True), (3, 1, "paper", False)],
+)
+def test_the_onnx_runtime_path_converts_pixels_in_the_graph_exactly_as_numpy_does(
+    in_channels, out_channels, inference_mode, int8
+):
+    """The default CPU path feeds 8-bit pixels to the graph and gets 8-bit pixels back (`fast/image_io.py`):
+    the same pixels as the tensor path with `image_to_tensor` and `tensor_to_image` around the same graph."""
+    from tests.test_int8 import random_input_calibration
+
+    torch.manual_seed(0)
+    generator = Pix2PixGenerator(
+        arch="unet_128", ngf=4, in_channels=in_channels, out_channels=out_channels, inference_mode=inference_mode
+    )
+    calibration = random_input_calibration(generator, 128) if int8 else None
+    pipe = Pix2PixPipeline(generator, device="cpu", int8_calibration=calibration).warm_up()
+    assert pipe.precision == ("int8" if int8 else "float32") and pipe.runner.onnx.image_session is not None
+    for image in (gradient_image(128, 128), gradient_image(200, 90).rotate(30)):
+        through_pixels = np.asarray(pipe(image, seed=5))
+        tensors = pipe.forward(pipe.preprocess(image)[None], seed=5)[0]
+        expected = tensor_to_image(tensors).resize(image.size, Image.Resampling.BICUBIC)
+        np.testing.assert_array_equal(through_pixels, np.asarray(expected))
+
+
+def test_models_with_other_channel_counts_convert_pixels_in_numpy():
+    from pix2pix_hub.inference.fast.image_io import with_image_io
+    from pix2pix_hub.inference.fast.onnx import export_to_onnx
+
+    generator = Pix2PixGenerator(arch="unet_128", ngf=4, in_channels=6)
+    with pytest.raises(ValueError, match="needs 1 or 3 channels in and out, not 6, 3"):
+        with_image_io(export_to_onnx(generator, None, 128))
+    pixels = np.random.default_rng(0).integers(0, 256, (2, 128, 128, 6), dtype=np.uint8)
+    runner = Pix2PixPipeline(generator, device="cpu").runner
+    outputs = runner.images(pixels)
+    assert runner.onnx.image_session is None and outputs.shape == (2, 128, 128, 3)  # numpy conversion, same graph
+    inputs = torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 127.5 - 1
+    expected = [np.asarray(tensor_to_image(output)) for output in runner(inputs)]
+    np.testing.assert_array_equal(outputs, np.stack(expected))

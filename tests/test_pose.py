@@ -176,3 +176,21 @@ def test_a_frame_without_ankles_keeps_the_previous_transform_and_no_measurable_p
     headless.body[[JOINTS.index(name) for name in ("nose", "right_ear", "left_ear")], 2] = 0
     with pytest.raises(ValueError, match="no pose in the sequence shows a head and both ankles"):
         BodyStats.of([headless])
+
+
+@pytest.mark.parametrize("shift", [(0, 0), (-118, 0), (0, 122), (150, -150), (400, 0)])
+def test_rendering_resizes_only_around_the_drawing_and_gives_the_whole_canvas_pixels(shift):
+    """`render_pose` converts and downsamples only the drawn part of its supersampled canvas: the pixels must be those
+    of the whole canvas downsampled, near the borders and with the figure partly or wholly outside too."""
+    from pix2pix_hub import pose as pose_module
+
+    body = read_openpose_json(sorted(FIXTURES.glob("*_keypoints.json"))[0]).body.copy()
+    body[:, :2] += shift
+    size, boxes = (130, 70), []
+    canvas = np.full((70 * pose_module.SUPERSAMPLE, 130 * pose_module.SUPERSAMPLE, 3), 255.0, dtype=np.float32)
+    for a, b in pose_module.LIMBS:
+        if body[a, 2] > 0 and body[b, 2] > 0:
+            start, end = (body[a, :2] * 2).tolist(), (body[b, :2] * 2).tolist()
+            boxes.append(pose_module._blend_stroke(canvas, start, end, 7.0, pose_module.COLORS[a], 0.6))
+    whole = Image.fromarray(np.clip(canvas + 0.5, 0, 255).astype(np.uint8)).resize(size, Image.Resampling.LANCZOS)
+    np.testing.assert_array_equal(np.asarray(pose_module._downsampled(canvas, boxes, size)), np.asarray(whole))

@@ -69,23 +69,3 @@ class SequenceFrames(Dataset):
             "target": image_to_tensor(frame, 3),
             "name": self.frames.name(index),
         }
-
-
-class TeacherForcedFrames(Dataset):
-    """Item i: the generator's input when the frame before is the real one (pose i+1 over frame i: 6 channels) as
-    "source", and frame i+1 as "target"; the paired view of a sequence that int8 calibration and one-step scores
-    take."""
-
-    def __init__(self, frames: PairSource, preprocessing: Preprocessing):
-        self.pairs = ConsecutiveFrames(frames, preprocessing, augment=False)
-
-    def __len__(self) -> int:
-        return len(self.pairs)
-
-    def __getitem__(self, index: int) -> dict:
-        item = self.pairs[index]
-        return {
-            "source": torch.cat([item["next_source"], item["target"]]),
-            "target": item["next_target"],
-            "name": item["name"],
-        }

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..images import image_to_tensor, open_image, prepare_image, tensor_to_image
+from ..images import image_to_tensor, open_image, prepare_image, tensor_to_image, to_mode
 from ..networks import Pix2PixGenerator
 from .fast.int8 import Int8Calibration, find_calibration
 from .interface import InferenceGenerator, Size, size_text
@@ -87,7 +87,7 @@ class Pix2PixPipeline:
 
     def warm_up(self) -> Pix2PixPipeline:
         """Build the fast path now (the ONNX Runtime graph on a CPU), so that the first image does not wait for it."""
-        self.runner.warm_up()
+        self.runner.warm_up(images=self.any_size is None)
         return self
 
     @classmethod
@@ -138,9 +138,8 @@ class Pix2PixPipeline:
         if self.any_size is not None:
             results = [self.translate_any_size(image, seed) for image in prepared]
             return results[0] if single else results
-        inputs = torch.from_numpy(np.stack([self.preprocess(image).numpy() for image in prepared]))  # see images.py
-        outputs = self.forward(inputs, seed=seed)
-        results = [self.postprocess(output, image.size) for output, image in zip(outputs, prepared, strict=True)]
+        outputs = self.runner.images(np.stack([self.model_input(image) for image in prepared]), seed)
+        results = [self.restore_size(output, image.size) for output, image in zip(outputs, prepared, strict=True)]
         return results[0] if single else results
 
     def translate_any_size(self, image: Image.Image, seed: int | None = None) -> Image.Image:
@@ -155,6 +154,18 @@ class Pix2PixPipeline:
         if isinstance(item, (str, Path)):
             return open_image(item)
         return prepare_image(item, name=f"image {index}")
+
+    def model_input(self, image: Image.Image) -> np.ndarray:
+        """The image resized to the model's input size, as uint8 (H, W, C) in the model's channels."""
+        height, width = self.runner.size
+        array = np.asarray(to_mode(image.resize((width, height), Image.Resampling.BICUBIC), self.generator.in_channels))
+        return array[:, :, None] if array.ndim == 2 else array
+
+    @staticmethod
+    def restore_size(output: np.ndarray, size: tuple[int, int]) -> Image.Image:
+        """A uint8 (H, W, 3) output as an RGB image at the input's original (width, height) `size`."""
+        image = Image.fromarray(output, mode="RGB")
+        return image if image.size == size else image.resize(size, Image.Resampling.BICUBIC)
 
     def preprocess(self, image: Image.Image) -> torch.Tensor:
         """Resize to the model's input size (`image_size`) and scale to [-1, 1]."""

@@ -15,8 +15,10 @@ from __future__ import annotations
 import logging
 import threading
 
+import numpy as np
 import torch
 
+from ..images import tensor_to_image
 from ..networks.blocks import check_choice
 from .fast.int8 import Int8Calibration
 from .fast.onnx import OnnxGenerator
@@ -91,13 +93,29 @@ class Runner:
         self.onnx_any_size: OnnxGenerator | None = None  # the graph with dynamic height and width (full, tiled)
         self._onnx_lock = threading.Lock()  # two first calls from two threads build it once
 
-    def warm_up(self) -> None:
-        """Export and start the ONNX Runtime graph now (seconds for a big network), so that no call waits for it."""
-        if self.backend != "onnxruntime" or self.onnx is not None:
+    def warm_up(self, images: bool = False) -> None:
+        """Export and start the ONNX Runtime graph now (seconds for a big network), so that no call waits for it;
+        with `images`, its 8-bit image version (`images()`) too."""
+        if self.backend != "onnxruntime":
             return
         with self._onnx_lock:
             if self.onnx is None:
                 self.onnx = OnnxGenerator(self.generator, self.paper_mode, self.size, int8=self._int8)
+        if images and self.onnx.takes_images:
+            self.onnx.warm_up_images()
+
+    @torch.inference_mode()
+    def images(self, images: np.ndarray, seed: int | None = None) -> np.ndarray:
+        """uint8 (N, H, W, C) images to uint8 (N, H, W, 3) outputs, converted as `image_to_tensor` and
+        `tensor_to_image` convert; on the CPU backend at the runner's size, inside the ONNX Runtime graph."""
+        if self.backend == "onnxruntime" and tuple(images.shape[1:3]) == self.size:
+            self.warm_up(images=True)
+            if self.onnx.takes_images:
+                masks = self.draw_masks((len(images), images.shape[3], *self.size), seed)
+                return self.onnx.images(images, masks)
+        inputs = np.ascontiguousarray(images.transpose(0, 3, 1, 2)) / np.float32(127.5) - np.float32(1.0)
+        outputs = self(torch.from_numpy(inputs), seed)
+        return np.stack([np.asarray(tensor_to_image(output)) for output in outputs])
 
     def any_size_graph(self) -> OnnxGenerator:
         """The float32 ONNX Runtime graph with dynamic height and width, exported on first use."""

@@ -12,11 +12,13 @@ import io
 import threading
 import warnings
 
+import numpy as np
 import onnxruntime
 import torch
 
 from ..interface import InferenceGenerator, Size, height_width
 from ..paper_mode import PaperModeNetwork
+from .image_io import IMAGE_CHANNELS, IMAGE_INPUT, with_image_io
 from .int8 import Int8Calibration
 from .rewrites import fast_inference_graph
 
@@ -84,10 +86,33 @@ class OnnxGenerator:
         # stop when it returns, so they do not take the cores from whatever runs next (another session, the app's
         # image decoding, eager PyTorch in a benchmark).
         options.add_session_config_entry("session.force_spinning_stop", "1")
+        self.graph, self.options = graph, options
         self.session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        self.image_session: onnxruntime.InferenceSession | None = None  # `images()`'s, built on first use
+        self._image_lock = threading.Lock()
+        self.takes_images = generator.in_channels in IMAGE_CHANNELS and generator.out_channels in IMAGE_CHANNELS
 
     def __call__(self, batch: torch.Tensor, masks: list[torch.Tensor] = ()) -> torch.Tensor:
         feeds = {"source": batch.detach().cpu().float().numpy()}
         feeds |= {f"mask{index}": mask.numpy() for index, mask in enumerate(masks)}
         (output,) = self.session.run(None, feeds)
         return torch.from_numpy(output)
+
+    def warm_up_images(self) -> None:
+        """Build the 8-bit image graph's session now (`images()` would on its first call)."""
+        with self._image_lock:
+            if self.image_session is None:
+                self.image_session = onnxruntime.InferenceSession(
+                    with_image_io(self.graph), self.options, providers=["CPUExecutionProvider"]
+                )
+
+    def images(self, images: np.ndarray, masks: list[torch.Tensor] = ()) -> np.ndarray:
+        """uint8 (N, H, W, C) images to uint8 (N, H, W, 3) outputs: the same network with the pipeline's pre- and
+        post-processing in the graph (`image_io.py`), for models with 1 or 3 channels in and out."""
+        if not self.takes_images:
+            raise ValueError("8-bit image io needs a model with 1 or 3 channels in and out")
+        self.warm_up_images()
+        feeds = {IMAGE_INPUT: np.ascontiguousarray(images, dtype=np.uint8)}
+        feeds |= {f"mask{index}": mask.numpy() for index, mask in enumerate(masks)}
+        (output,) = self.image_session.run(None, feeds)
+        return output
