@@ -1,7 +1,8 @@
 """The bundled models translate the repo's examples exactly as they did before the method/machinery split.
 
 `fixtures/bundled_outputs/` holds the outputs recorded at the commit named in its `cases.json`, for each bundled
-model in both inference modes (PyTorch, float32, seeded) and on its default path (ONNX Runtime int8).
+model in both inference modes (PyTorch, float32, seeded) and on its default path (ONNX Runtime int8). The int8
+cases were recorded again when the calibrations changed (each case says with which); the float32 ones never were.
 """
 
 from __future__ import annotations

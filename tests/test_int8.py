@@ -1,10 +1,14 @@
 """Int8 inference: the bundled calibrations hold 40 dB on real inputs; calibrating validates, and refuses; flags."""
 
 import json
+import math
+import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime
 import pytest
 import torch
 from PIL import Image
@@ -13,9 +17,12 @@ from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
 from pix2pix_hub.calibrate_int8 import graph_feeds, record_ranges
 from pix2pix_hub.calibrate_int8 import main as calibrate_main
 from pix2pix_hub.evaluation.metrics import output_psnr
+from pix2pix_hub.images import image_to_tensor
 from pix2pix_hub.inference.fast.int8 import (
     CALIBRATION_FILE,
+    MIN_PSNR,
     Int8Calibration,
+    conv_costs,
     conv_levels,
     stored_size,
     weights_sha256,
@@ -23,11 +30,23 @@ from pix2pix_hub.inference.fast.int8 import (
 from pix2pix_hub.inference.fast.onnx import export_to_onnx
 from pix2pix_hub.inference.interface import height_width
 from pix2pix_hub.inference.paper_mode import PaperModeNetwork, paper_mode_network
+from pix2pix_hub.inference.runner import Runner
+from pix2pix_hub.pose import render_pose
+from space.dance import load_dancer
 from tests.paired_data import write_ab_folder
 from tests.test_hub import lay_out_hf_cache, run_offline
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-BUNDLED = ["facades_label2photo", "sat2map", "map2sat", "apple2orange/AtoB", "apple2orange/BtoA"]
+BUNDLED = [
+    "facades_label2photo",
+    "sat2map",
+    "map2sat",
+    "apple2orange/AtoB",
+    "apple2orange/BtoA",
+    "cityscapes_label2photo",
+    "cityscapes_photo2label",
+    "edges2shoes",
+]
 EXAMPLES = {"apple2orange/AtoB": "apple2orange", "apple2orange/BtoA": "orange2apple"}  # the app's task names
 
 
@@ -167,3 +186,84 @@ def test_a_height_by_width_calibration_runs_int8_at_that_size_only(inference_mod
         int8.forward(torch.zeros(1, 3, 48, 48))
     with pytest.raises(ValueError, match=f"calibrated at height 32 x width 48 in '{inference_mode}' mode, not 48x48"):
         Pix2PixPipeline(generator, device="cpu", image_size=48, precision="int8", int8_calibration=calibration)
+
+
+def test_paper_mode_int8_convolutions_run_as_integer_kernels(tmp_path):
+    """Paper mode's decoder convolutions have no bias: none may stay float32 around dequantized weights (a shared
+    zero bias once kept the dropout levels' convolutions out of ONNX Runtime's int8 kernels)."""
+    generator = Pix2PixGenerator(arch="unet_128", ngf=4, inference_mode="paper")
+    calibration = random_input_calibration(generator, 128)  # two float32 levels
+    float_graph = export_to_onnx(generator, PaperModeNetwork(generator), 128)
+    levels = conv_levels(onnx.load_from_string(float_graph))
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED  # fuses, no layouts
+    options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+    onnxruntime.InferenceSession(calibration.quantize(float_graph), options, providers=["CPUExecutionProvider"])
+    ops = Counter(node.op_type for node in onnx.load(tmp_path / "optimized.onnx").graph.node)
+    assert ops["QLinearConv"] == sum(level >= calibration.float_levels for level in levels.values())
+    assert ops["Conv"] + ops["FusedConv"] == sum(level < calibration.float_levels for level in levels.values())
+
+
+def test_calibration_keeps_of_its_last_float_level_the_cheapest_convolutions_that_pass(tiny_model, capsys):
+    model, data = tiny_model
+    flags = ["--model", str(model), "--dataset", str(data), "--load_size", "32", "--crop_size", "32"]
+    with pytest.raises(SystemExit):
+        calibrate_main([*flags, "--min_psnr", "1000"])  # fails at every level: the log gives each level's PSNR
+    found = re.findall(r"^(\d+) float32 levels: PSNR vs float32 min ([\d.]+) dB", capsys.readouterr().out, re.M)
+    by_levels = {int(levels): float(psnr) for levels, psnr in found}
+    edge = max(range(1, len(by_levels)), key=lambda k: by_levels[k] - by_levels[k - 1])  # keeping it float helps most
+    threshold = (by_levels[edge - 1] + by_levels[edge]) / 2  # passes with `edge` float levels, not one fewer
+
+    calibration = calibrate_main([*flags, "--min_psnr", f"{threshold:.2f}"])
+    tried = re.findall(
+        rf"^{edge - 1} float32 levels and (.+?): PSNR vs float32 min [\d.]+ dB, median [\d.]+ dB; (.*)$",
+        capsys.readouterr().out,
+        re.M,
+    )
+    graph = onnx.load_from_string(export_to_onnx(Pix2PixGenerator.from_pretrained(model), None, 32))
+    levels, costs = conv_levels(graph), conv_costs(graph)
+    level_convs = [name for name, level in levels.items() if level == edge - 1]
+    subsets = [names.split(", ") for names, _ in tried]
+    assert subsets and all(set(subset) < set(level_convs) for subset in subsets)  # proper subsets of that level
+    subset_costs = [sum(costs[name] for name in subset) for subset in subsets]
+    assert subset_costs == sorted(subset_costs)  # cheapest first
+    passing = [index for index, (_, verdict) in enumerate(tried) if verdict == "passes"]
+    if passing:  # the first that passes is kept, the search of this level stops there and goes on outwards
+        assert passing == [len(tried) - 1]
+        assert calibration.float_convs[: len(subsets[-1])] == subsets[-1] and calibration.float_levels <= edge - 1
+        assert all(levels[name] >= calibration.float_levels for name in calibration.float_convs)
+    else:
+        assert len(tried) == 2 ** len(level_convs) - 2
+        assert (calibration.float_levels, calibration.float_convs) == (edge, [])
+    assert calibration.validation["psnr_vs_float32_min"] >= threshold - 0.01
+    assert Int8Calibration.load(model / CALIBRATION_FILE).float_convs == calibration.float_convs
+
+
+def test_conv_costs_are_multiply_adds_per_image():
+    generator = Pix2PixGenerator(arch="unet_128", ngf=4)
+    costs = conv_costs(onnx.load_from_string(export_to_onnx(generator, None, 128)))
+    first = next(name for name in costs if "/encoder.0/" in name)
+    assert costs[first] == 64 * 64 * 4 * 3 * 4 * 4  # 64x64 outputs, 4 channels, each 3 x 4 x 4 taps
+    assert (
+        math.prod(generator.net.encoder[1].conv.weight.shape) * 32 * 32
+        == costs[next(name for name in costs if "/encoder.1/" in name)]
+    )
+
+
+def test_the_bundled_dancer_runs_int8_each_frame_within_40_db_of_float32_from_the_same_frame_before():
+    """The Dance tab's runner is int8; one step from the frame float32 generated before it (the calibration's check)
+    stays within MIN_PSNR of float32 on the subject's held-out poses as the app renders them."""
+    dancer = load_dancer(str(REPO_ROOT / "weights/edn_subject"))
+    exact = Runner(dancer.generator, size=dancer.size, precision="float32")
+    assert (dancer.runner.precision, exact.precision) == ("int8", "float32")
+    side = (dancer.size, dancer.size)
+    poses = torch.stack(
+        [image_to_tensor(render_pose(pose).resize(side, Image.Resampling.BICUBIC)) for pose in dancer.test_poses[:6]]
+    )
+    previous = torch.zeros_like(poses[:1])
+    for pose in poses:
+        source = torch.cat([pose[None], previous], 1)
+        reference, output = exact(source).numpy(), dancer.runner(source).numpy()
+        assert not np.array_equal(output, reference)  # int8 really ran
+        assert output_psnr(output, reference) >= MIN_PSNR
+        previous = torch.from_numpy(reference)
