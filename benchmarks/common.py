@@ -19,22 +19,28 @@ import torch
 RESULTS = Path(__file__).parent / "RESULTS.md"
 
 
+WARM_SECONDS = 0.05  # untimed calls before each candidate's timed ones in a round: longer than OpenMP's spin-wait
+
+
 def interleaved_rounds(
     candidates: dict[str, Callable[[], object]], rounds: int, repeats: int
 ) -> dict[str, list[float]]:
     """Each candidate's median seconds per call in every round; candidates alternate so drift hits all alike.
 
-    Each candidate's calls in a round follow one untimed call of it: PyTorch's OpenMP workers keep spinning on the
-    cores for a while after a call returns, which would slow whichever candidate ran next (ONNX Runtime's workers
-    most), so each is timed in its own steady state. (A pause instead of that call lets this virtual machine's
-    cores go idle, and the next calls then run up to 2x slower.)
+    Each candidate's calls in a round follow `WARM_SECONDS` of untimed calls of it: PyTorch's OpenMP workers keep
+    spinning on the cores for milliseconds after a call returns, which slowed whichever candidate ran next (ONNX
+    Runtime's worker most, up to 1.8x), so each is timed in its own steady state, as when it is called again and
+    again. (A pause instead lets this virtual machine's cores go idle, and the next calls then run up to 2x slower.)
     """
     for run in candidates.values():  # warm-up: allocations, ONNX Runtime's first-run planning
         run()
     per_round: dict[str, list[float]] = {name: [] for name in candidates}
     for _ in range(rounds):
         for name, run in candidates.items():
+            warm_until = time.perf_counter() + WARM_SECONDS
             run()
+            while time.perf_counter() < warm_until:
+                run()
             samples = []
             for _ in range(repeats):
                 start = time.perf_counter()
