@@ -8,8 +8,10 @@ backends on the paper's U-Net-256, and the app under load.
 the plain path a user would write (PIL open and bicubic resize, eager float32 forward in the model's inference mode,
 back to PIL at the input's size) against `Pix2PixPipeline.from_pretrained(folder)(path, seed=0)`, the default path
 (ONNX Runtime, int8 where the model ships a calibration), decoding and pre/post-processing included in both. Each
-row is timed with 1 thread and with every core (torch and ONNX Runtime alike), in interleaved rounds; the default
-path's time is split into its stages (decode, pre-processing, dropout masks, forward, post-processing). A busy
+row is timed with 1 thread and with every core (torch and ONNX Runtime alike), in interleaved rounds, each row by a
+fresh process; the default path's time is split into its stages (decode, resize, dropout masks, the ONNX Runtime
+call with its conversion from and to 8-bit pixels, back to PIL). The Dance tab's row times the frames of
+`weights/edn_subject` for its first test poses, eager PyTorch against the tab's runner. A busy
 machine slows eager PyTorch more than ONNX Runtime, so every row records the CPU time other processes took while it
 ran (from /proc/stat, in cores) and is flagged "busy" above `--max_other_load`: only unflagged rows are quiet-machine
 figures.

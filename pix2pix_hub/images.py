@@ -103,7 +103,7 @@ def image_to_tensor(image: Image.Image, channels: int = 3) -> torch.Tensor:
     if array.ndim == 2:
         array = array[:, :, None]
     # numpy, not torch: the arithmetic is the same, and torch's thread pool, woken for a tensor this size, would
-    # keep spinning on the cores ONNX Runtime's workers need next (the pipeline's default path)
+    # keep spinning on the cores that ONNX Runtime's workers need next
     return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)) / np.float32(127.5) - np.float32(1.0))
 
 
