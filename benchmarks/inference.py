@@ -61,6 +61,7 @@ from pix2pix_hub.inference.fast.int8 import Int8Calibration, weights_sha256
 from pix2pix_hub.inference.fast.onnx import OnnxGenerator, export_to_onnx
 from pix2pix_hub.inference.fast.rewrites import fast_inference_graph
 from pix2pix_hub.inference.paper_mode import PaperModeNetwork
+from pix2pix_hub.pose import render_pose
 from space.dance import load_dancer
 from space.launch import REPO_ROOT, start_app
 
@@ -230,9 +231,13 @@ def measure_dance(threads: int, rounds: int, repeats: int, max_other_load: float
     plain = dataclasses.replace(dancer, runner=dancer.generator)  # the frames from eager float32 PyTorch
     poses = dancer.test_poses[:DANCE_FRAMES]
     candidates = {"plain": lambda: plain.frames(poses), "default": lambda: dancer.frames(poses)}
+    source = torch.cat([image_to_tensor(render_pose(poses[0]).resize((dancer.size,) * 2))] * 2)[None]
+    generators = {"eager generator": inference(dancer.generator, source), "runner": lambda: dancer.runner(source)}
     with OtherLoad() as load:
         per_round = interleaved_rounds(candidates, rounds, repeats)
+        per_call = interleaved_rounds(generators, rounds, repeats)
     ms = {key: statistics.median(seconds) * 1000 / len(poses) for key, seconds in per_round.items()}
+    ms |= {key: statistics.median(seconds) * 1000 for key, seconds in per_call.items()}
     ratios = [slow / fast for slow, fast in zip(per_round["plain"], per_round["default"], strict=True)]
     difference = max(
         np.abs(np.asarray(a, dtype=int) - np.asarray(b, dtype=int)).max()
@@ -240,8 +245,9 @@ def measure_dance(threads: int, rounds: int, repeats: int, max_other_load: float
     )
     row = (
         f"| edn_subject | eval, {dancer.runner.precision} | {threads} | {ms['plain']:.1f} | {ms['default']:.1f} "
-        f"| **{statistics.median(ratios):.2f}x** | {min(ratios):.2f}-{max(ratios):.2f}x | {difference} "
-        f"| {load.cell(max_other_load)} |"
+        f"| **{statistics.median(ratios):.2f}x** | {min(ratios):.2f}-{max(ratios):.2f}x "
+        f"| {ms['eager generator']:.1f} / {ms['runner']:.1f} ({ms['eager generator'] / ms['runner']:.2f}x) "
+        f"| {difference} | {load.cell(max_other_load)} |"
     )
     print(row, flush=True)
     return row
@@ -253,12 +259,13 @@ def dance_table(thread_counts: list[int], rounds: int, repeats: int, max_other_l
         "",
         f"The Dance tab (`space/dance.py`): the first {DANCE_FRAMES} test poses rendered, each frame generated from "
         "its pose and the frame before and resized to 256x256, by eager float32 PyTorch (plain) and by the tab's "
-        "runner (default: ONNX Runtime, int8 with the model's calibration); ms per frame, the largest 8-bit "
-        "difference over the frames (the frame before is fed back, so differences carry forward).",
+        "runner (default: ONNX Runtime, int8 with the model's calibration); ms per frame; the generator alone on one "
+        "input (a pose over a frame), eager against the runner; the largest 8-bit difference over the frames (the "
+        "frame before is fed back, so differences carry forward).",
         "",
         "| model | mode, precision | threads | plain ms/frame | default ms/frame | speed-up | range over rounds "
-        "| max 8-bit difference | other processes, cores |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| generator alone, eager / runner ms | max 8-bit difference | other processes, cores |",
+        "|---|---|---|---|---|---|---|---|---|---|",
         *rows,
     ]
 
