@@ -1,7 +1,6 @@
 import threading
 
 import numpy as np
-import onnx
 import pytest
 import torch
 from PIL import Image
@@ -9,7 +8,6 @@ from torch import nn
 
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
 from pix2pix_hub.images import image_to_tensor, tensor_to_image
-from pix2pix_hub.inference.fast.image_io import with_image_io
 from pix2pix_hub.networks import create_generator, list_generators, register_generator
 from pix2pix_hub.networks.registry import generator_entry
 
@@ -325,11 +323,6 @@ def test_the_onnx_runtime_path_converts_pixels_in_the_graph_exactly_as_numpy_doe
     calibration = random_input_calibration(generator, 128) if int8 else None
     pipe = Pix2PixPipeline(generator, device="cpu", int8_calibration=calibration).warm_up()
     assert pipe.precision == ("int8" if int8 else "float32") and pipe.runner.onnx.image_session is not None
-    interleaves = [  # the last level's float32 interleave becomes the uint8 output's transpose
-        sum(node.op_type == "ConvTranspose" for node in onnx.load_from_string(graph).graph.node)
-        for graph in (pipe.runner.onnx.graph, with_image_io(pipe.runner.onnx.graph))
-    ]
-    assert interleaves == [7, 6]
     for image in (gradient_image(128, 128), gradient_image(200, 90).rotate(30)):
         through_pixels = np.asarray(pipe(image, seed=5))
         tensors = pipe.forward(pipe.preprocess(image)[None], seed=5)[0]
@@ -338,6 +331,7 @@ def test_the_onnx_runtime_path_converts_pixels_in_the_graph_exactly_as_numpy_doe
 
 
 def test_models_with_other_channel_counts_convert_pixels_in_numpy():
+    from pix2pix_hub.inference.fast.image_io import with_image_io
     from pix2pix_hub.inference.fast.onnx import export_to_onnx
 
     generator = Pix2PixGenerator(arch="unet_128", ngf=4, in_channels=6)
