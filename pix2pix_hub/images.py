@@ -99,12 +99,16 @@ def to_mode(image: Image.Image, channels: int) -> Image.Image:
 
 def image_to_tensor(image: Image.Image, channels: int = 3) -> torch.Tensor:
     """PIL image to a float32 (C, H, W) tensor in [-1, 1]."""
-    array = np.asarray(to_mode(image, channels), dtype=np.float32)
-    if array.ndim == 2:
-        array = array[:, :, None]
+    array = np.asarray(to_mode(image, channels))
+    return pixels_to_tensor(array[:, :, None] if array.ndim == 2 else array)
+
+
+def pixels_to_tensor(pixels: np.ndarray) -> torch.Tensor:
+    """8-bit (..., H, W, C) pixels to a float32 (..., C, H, W) tensor in [-1, 1]."""
+    channels_first = np.moveaxis(np.asarray(pixels, dtype=np.float32), -1, -3)
     # numpy, not torch: the arithmetic is the same, and torch's thread pool, woken for a tensor this size, would
     # keep spinning on the cores that ONNX Runtime's workers need next
-    return torch.from_numpy(np.ascontiguousarray(array.transpose(2, 0, 1)) / np.float32(127.5) - np.float32(1.0))
+    return torch.from_numpy(np.ascontiguousarray(channels_first) / np.float32(127.5) - np.float32(1.0))
 
 
 def tensor_to_image(tensor: torch.Tensor) -> Image.Image:

@@ -7,7 +7,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import gradio as gr
-import torch
+import numpy as np
 from PIL import Image
 
 from pix2pix_hub.inference.pipeline import Pix2PixPipeline
@@ -19,9 +19,9 @@ MAX_BATCH_SIZE = 8  # images per shared forward pass
 
 @dataclass
 class _Request:
-    inputs: torch.Tensor
+    pixels: np.ndarray  # the model's input, uint8 (H, W, C)
     done: threading.Event = field(default_factory=threading.Event)
-    output: torch.Tensor | None = None
+    output: np.ndarray | None = None
     error: BaseException | None = None
 
 
@@ -42,7 +42,7 @@ class SharedForward:
 
     def __call__(self, image: Image.Image, size: tuple[int, int]) -> Image.Image:
         """Translate one decoded image; the output has the given size."""
-        request = _Request(self.pipeline.preprocess(image))
+        request = _Request(self.pipeline.model_input(image))
         with self._pending_lock:
             self._pending.append(request)
         while not request.done.is_set():
@@ -54,11 +54,11 @@ class SharedForward:
                     self._run(batch)
         if request.error is not None:
             raise request.error
-        return self.pipeline.postprocess(request.output, size)
+        return self.pipeline.restore_size(request.output, size)
 
     def _run(self, batch: list[_Request]) -> None:
         try:
-            outputs = self.pipeline.forward(torch.stack([request.inputs for request in batch]))
+            outputs = self.pipeline.forward_pixels(np.stack([request.pixels for request in batch]))
             for request, output in zip(batch, outputs, strict=True):
                 request.output = output
         except BaseException as error:  # every waiter must wake up, with the error

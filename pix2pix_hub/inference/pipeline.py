@@ -138,7 +138,7 @@ class Pix2PixPipeline:
         if self.any_size is not None:
             results = [self.translate_any_size(image, seed) for image in prepared]
             return results[0] if single else results
-        outputs = self.runner.images(np.stack([self.model_input(image) for image in prepared]), seed)
+        outputs = self.forward_pixels(np.stack([self.model_input(image) for image in prepared]), seed)
         results = [self.restore_size(output, image.size) for output, image in zip(outputs, prepared, strict=True)]
         return results[0] if single else results
 
@@ -177,6 +177,11 @@ class Pix2PixPipeline:
         """Map [-1, 1] back to an RGB image at the input's original (width, height) `size`."""
         image = tensor_to_image(output)
         return image if image.size == size else image.resize(size, Image.Resampling.BICUBIC)
+
+    def forward_pixels(self, pixels: np.ndarray, seed: int | None = None) -> np.ndarray:
+        """uint8 (N, H, W, C) model inputs (`model_input`) to uint8 (N, H, W, 3) outputs: `forward` with the
+        conversions to and from [-1, 1], which on the CPU run inside the ONNX Runtime graph (the default path)."""
+        return self.runner.images(pixels, seed)
 
     def forward(self, inputs: torch.Tensor, seed: int | None = None) -> torch.Tensor:
         """Run the test-time network on a (N, C, H, W) batch in [-1, 1] (the ONNX Runtime graph: `image_size` only)."""

@@ -18,7 +18,7 @@ import threading
 import numpy as np
 import torch
 
-from ..images import tensor_to_image
+from ..images import pixels_to_tensor, tensor_to_image
 from ..networks.blocks import check_choice
 from .fast.int8 import Int8Calibration
 from .fast.onnx import OnnxGenerator
@@ -113,8 +113,7 @@ class Runner:
             if self.onnx.takes_images:
                 masks = self.draw_masks((len(images), images.shape[3], *self.size), seed)
                 return self.onnx.images(images, masks)
-        inputs = np.ascontiguousarray(images.transpose(0, 3, 1, 2)) / np.float32(127.5) - np.float32(1.0)
-        outputs = self(torch.from_numpy(inputs), seed)
+        outputs = self(pixels_to_tensor(images), seed)
         return np.stack([np.asarray(tensor_to_image(output)) for output in outputs])
 
     def any_size_graph(self) -> OnnxGenerator:
