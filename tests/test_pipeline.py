@@ -220,7 +220,7 @@ def test_the_constructor_does_not_export_the_first_call_or_warm_up_does():
     pipe(gradient_image(30, 20), seed=1)
     assert pipe.runner.onnx is session  # built once
     warmed = Pix2PixPipeline(generator, device="cpu")
-    assert warmed.warm_up() is warmed and warmed.runner.onnx is not None
+    assert warmed.warm_up() is warmed and set(warmed.runner.onnx.sessions) == {"images"}  # only what pipelines run
     torch_only = Pix2PixPipeline(generator, device="cpu", backend="torch").warm_up()
     assert torch_only.runner.onnx is None  # nothing to build for PyTorch
 
@@ -322,7 +322,7 @@ def test_the_onnx_runtime_path_converts_pixels_in_the_graph_exactly_as_numpy_doe
     )
     calibration = random_input_calibration(generator, 128) if int8 else None
     pipe = Pix2PixPipeline(generator, device="cpu", int8_calibration=calibration).warm_up()
-    assert pipe.precision == ("int8" if int8 else "float32") and pipe.runner.onnx.image_session is not None
+    assert pipe.precision == ("int8" if int8 else "float32") and set(pipe.runner.onnx.sessions) == {"images"}
     for image in (gradient_image(128, 128), gradient_image(200, 90).rotate(30)):
         through_pixels = np.asarray(pipe(image, seed=5))
         tensors = pipe.forward(pipe.preprocess(image)[None], seed=5)[0]
@@ -340,7 +340,7 @@ def test_models_with_other_channel_counts_convert_pixels_in_numpy():
     pixels = np.random.default_rng(0).integers(0, 256, (2, 128, 128, 6), dtype=np.uint8)
     runner = Pix2PixPipeline(generator, device="cpu").runner
     outputs = runner.images(pixels)
-    assert runner.onnx.image_session is None and outputs.shape == (2, 128, 128, 3)  # numpy conversion, same graph
+    assert "images" not in runner.onnx.sessions and outputs.shape == (2, 128, 128, 3)  # numpy conversion, same graph
     inputs = torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 127.5 - 1
     expected = [np.asarray(tensor_to_image(output)) for output in runner(inputs)]
     np.testing.assert_array_equal(outputs, np.stack(expected))

@@ -94,15 +94,14 @@ class Runner:
         self._onnx_lock = threading.Lock()  # two first calls from two threads build it once
 
     def warm_up(self, images: bool = False) -> None:
-        """Export and start the ONNX Runtime graph now (seconds for a big network), so that no call waits for it;
-        with `images`, its 8-bit image version (`images()`) too."""
+        """Export and start the ONNX Runtime graph now (seconds for a big network), so that no call waits for it:
+        the tensor version (`__call__`), or with `images` the 8-bit image one (`images()`) that pipelines run."""
         if self.backend != "onnxruntime":
             return
         with self._onnx_lock:
             if self.onnx is None:
                 self.onnx = OnnxGenerator(self.generator, self.paper_mode, self.size, int8=self._int8)
-        if images and self.onnx.takes_images:
-            self.onnx.warm_up_images()
+        self.onnx.warm_up(images=images and self.onnx.takes_images)
 
     @torch.inference_mode()
     def images(self, images: np.ndarray, seed: int | None = None) -> np.ndarray:

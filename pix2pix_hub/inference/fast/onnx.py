@@ -62,8 +62,9 @@ def export_to_onnx(
 class OnnxGenerator:
     """Callable like the test-time network on (N, C, H, W) float32 CPU tensors of its size, backed by ONNX Runtime.
 
-    With an `int8` calibration (see `fast/int8.py`) its convolutions run in int8, except the float32 levels it
-    names.
+    With an `int8` calibration (see `fast/int8.py`) its convolutions run in int8, except the float32 ones it
+    names. `images()` runs the same graph on 8-bit pixels (`image_io.py`); each of the two sessions starts on its
+    first call or by `warm_up()`.
     """
 
     def __init__(
@@ -87,32 +88,32 @@ class OnnxGenerator:
         # image decoding, eager PyTorch in a benchmark).
         options.add_session_config_entry("session.force_spinning_stop", "1")
         self.graph, self.options = graph, options
-        self.session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
-        self.image_session: onnxruntime.InferenceSession | None = None  # `images()`'s, built on first use
-        self._image_lock = threading.Lock()
+        self.sessions: dict[str, onnxruntime.InferenceSession] = {}  # "tensors", "images": each built on first use
+        self._lock = threading.Lock()
         self.takes_images = generator.in_channels in IMAGE_CHANNELS and generator.out_channels in IMAGE_CHANNELS
+
+    def warm_up(self, images: bool = False) -> onnxruntime.InferenceSession:
+        """Start the session that `__call__` (or, with `images`, `images()`) runs, unless it is running already."""
+        kind = "images" if images else "tensors"
+        with self._lock:
+            if kind not in self.sessions:
+                graph = with_image_io(self.graph) if images else self.graph
+                providers = ["CPUExecutionProvider"]
+                self.sessions[kind] = onnxruntime.InferenceSession(graph, self.options, providers=providers)
+            return self.sessions[kind]
 
     def __call__(self, batch: torch.Tensor, masks: list[torch.Tensor] = ()) -> torch.Tensor:
         feeds = {"source": batch.detach().cpu().float().numpy()}
         feeds |= {f"mask{index}": mask.numpy() for index, mask in enumerate(masks)}
-        (output,) = self.session.run(None, feeds)
+        (output,) = self.warm_up().run(None, feeds)
         return torch.from_numpy(output)
-
-    def warm_up_images(self) -> None:
-        """Build the 8-bit image graph's session now (`images()` would on its first call)."""
-        with self._image_lock:
-            if self.image_session is None:
-                self.image_session = onnxruntime.InferenceSession(
-                    with_image_io(self.graph), self.options, providers=["CPUExecutionProvider"]
-                )
 
     def images(self, images: np.ndarray, masks: list[torch.Tensor] = ()) -> np.ndarray:
         """uint8 (N, H, W, C) images to uint8 (N, H, W, 3) outputs: the same network with the pipeline's pre- and
         post-processing in the graph (`image_io.py`), for models with 1 or 3 channels in and out."""
         if not self.takes_images:
             raise ValueError("8-bit image io needs a model with 1 or 3 channels in and out")
-        self.warm_up_images()
         feeds = {IMAGE_INPUT: np.ascontiguousarray(images, dtype=np.uint8)}
         feeds |= {f"mask{index}": mask.numpy() for index, mask in enumerate(masks)}
-        (output,) = self.image_session.run(None, feeds)
+        (output,) = self.warm_up(images=True).run(None, feeds)
         return output
