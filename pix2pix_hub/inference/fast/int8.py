@@ -39,6 +39,7 @@ from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
 from ...hub import HUB_DOWNLOAD_OPTIONS, atomic_write_text, hub_options
 from ..interface import InferenceGenerator, Size, height_width, size_text
+from .int8_rewrites import uint8_interleaves
 
 CALIBRATION_FILE = "int8_calibration.json"
 FORMAT_VERSION = 1
@@ -223,4 +224,6 @@ def quantized_graph(float_graph: bytes, ranges: dict, float_levels: int, float_c
         quantize_static(
             model, Path(folder) / "int8.onnx", nodes_to_exclude=keep_float, calibration_cache_path=cache, **QUANTIZATION
         )
-        return (Path(folder) / "int8.onnx").read_bytes()
+        quantized = onnx.load(Path(folder) / "int8.onnx")
+    uint8_interleaves(quantized)  # the same outputs, faster (int8_rewrites.py)
+    return quantized.SerializeToString()
