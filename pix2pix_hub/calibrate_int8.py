@@ -32,6 +32,7 @@ from .inference.fast.int8 import (
     METRIC_TOLERANCES,
     MIN_PSNR,
     QUANTIZATION,
+    RANGE_METHODS,
     Int8Calibration,
     conv_costs,
     conv_levels,
@@ -55,8 +56,8 @@ class _Feeds(CalibrationDataReader):
         return next(self.feeds, None)
 
 
-def record_ranges(float_graph: bytes, feeds: list[dict[str, np.ndarray]]) -> dict:
-    """ONNX Runtime's min/max ranges of every Conv's tensors over `feeds` (the graph's inputs)."""
+def record_ranges(float_graph: bytes, feeds: list[dict[str, np.ndarray]], method: str = "minmax") -> dict:
+    """ONNX Runtime's ranges of every Conv's tensors over `feeds` (the graph's inputs), by `RANGE_METHODS[method]`."""
     with tempfile.TemporaryDirectory() as folder, quiet_quantizer():
         cache = Path(folder) / "ranges.json"
         quantize_static(
@@ -64,6 +65,7 @@ def record_ranges(float_graph: bytes, feeds: list[dict[str, np.ndarray]]) -> dic
             Path(folder) / "int8.onnx",
             _Feeds(feeds),
             calibration_cache_path=cache,
+            calibrate_method=RANGE_METHODS[method],
             **QUANTIZATION,
         )
         return json.loads(cache.read_text())
@@ -147,6 +149,7 @@ def calibrate(
     min_psnr: float = MIN_PSNR,
     seed: int = 0,
     log=print,
+    ranges_method: str = "minmax",
 ) -> Int8Calibration:
     """Ranges from `calibration_set`'s sources, then the fewest float levels that pass on `eval_set`; then, from the
     innermost float level out, the cheapest convolutions of each level with which it still passes.
@@ -159,7 +162,7 @@ def calibrate(
     float_graph = export_to_onnx(generator, paper_mode, size)
     picks = np.linspace(0, len(calibration_set) - 1, min(CALIBRATION_PAIRS, len(calibration_set))).round()
     sources = torch.stack([calibration_set[int(index)]["source"] for index in picks])
-    ranges = record_ranges(float_graph, graph_feeds(sources, paper_mode, seed + 10**6))
+    ranges = record_ranges(float_graph, graph_feeds(sources, paper_mode, seed + 10**6), ranges_method)
     model = onnx.load_from_string(float_graph)
     levels, costs = conv_levels(model), conv_costs(model)
     reference = scored_outputs(float_graph, eval_set, paper_mode, seed)  # the same for every try
@@ -177,6 +180,7 @@ def calibrate(
 
     float_levels, float_convs, validation = cheapest_passing(attempt, levels, costs)
     validation["calibration_pairs"] = len(sources)
+    validation["ranges"] = ranges_method
     validation["min_psnr"] = min_psnr
     validation["sizes"] = [stored_size(size)]  # what it was validated at: where it holds (mode="resize")
     return Int8Calibration(
@@ -235,6 +239,12 @@ def main(argv: list[str] | None = None) -> Int8Calibration:
     parser.add_argument("--min_psnr", type=float, default=MIN_PSNR, help="dB, each eval output against float32")
     parser.add_argument("--seed", type=int, default=0, help="dropout masks of 'paper' inference mode")
     parser.add_argument(
+        "--ranges",
+        choices=sorted(RANGE_METHODS),
+        default="minmax",
+        help="each tensor's range: its lowest to highest value, or its 0.001st to 99.999th percentile",
+    )
+    parser.add_argument(
         "--frames",
         action="store_true",
         help="the dataset is a video's frames in order (Everybody Dance Now): each source is a pose over the frame "
@@ -256,6 +266,7 @@ def main(argv: list[str] | None = None) -> Int8Calibration:
             args.crop_size,
             args.min_psnr,
             args.seed,
+            ranges_method=args.ranges,
         )
     except ValueError as error:
         raise SystemExit(f"{args.model}: no int8 calibration written: {error}") from error

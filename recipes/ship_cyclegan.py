@@ -106,7 +106,7 @@ def float32_part(calibration) -> str:
     return f"{calibration.float_levels} float32 levels{more}"
 
 
-def calibrate_directions(out_dir: Path, data: str, size: int) -> str:
+def calibrate_directions(out_dir: Path, data: str, size: int, ranges: str = "minmax") -> str:
     """int8 for each direction where it holds (train images to calibrate, test images to validate)."""
     splits = load_unpaired(data_args(data, size))
     lines = []
@@ -118,7 +118,7 @@ def calibrate_directions(out_dir: Path, data: str, size: int) -> str:
         look = preprocessing(data_args(data, size), generator.size_multiple)
         domain_train, domain_test = (AsPairs(DomainImageDataset(images, look, 3)) for images in (train, test))
         try:
-            calibration = calibrate(generator, domain_train, domain_test, size)
+            calibration = calibrate(generator, domain_train, domain_test, size, ranges_method=ranges)
         except ValueError as error:
             lines.append(f"- `{direction}`: float32 (int8 did not pass: {error})")
             continue

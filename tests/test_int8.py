@@ -267,3 +267,37 @@ def test_the_bundled_dancer_runs_int8_each_frame_within_40_db_of_float32_from_th
         assert not np.array_equal(output, reference)  # int8 really ran
         assert output_psnr(output, reference) >= MIN_PSNR
         previous = torch.from_numpy(reference)
+
+
+def number(cached) -> float:
+    """A bound as ONNX Runtime's calibration cache writes it: a number, or a numpy array's {"data": ...}."""
+    return float(np.ravel(cached["data"] if isinstance(cached, dict) else cached)[0])
+
+
+def test_percentile_ranges_clip_the_extremes_and_the_calibration_runs_with_them(tiny_model, tmp_path):
+    model, data = tiny_model
+    flags = ["--model", str(model), "--dataset", str(data), "--load_size", "32", "--crop_size", "32"]
+    calibration = calibrate_main([*flags, "--min_psnr", "30", "--ranges", "percentile"])
+    assert calibration.validation["ranges"] == "percentile"
+
+    generator = Pix2PixGenerator.from_pretrained(model)
+    float_graph = export_to_onnx(generator, None, 32)
+    sources = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    feeds = graph_feeds(sources, None, seed=0)
+    lowest_highest = {
+        method: {
+            name: (number(tensor["lowest"]), number(tensor["highest"]))
+            for name, tensor in record_ranges(float_graph, feeds, method)["data"].items()
+        }
+        for method in ("minmax", "percentile")
+    }
+    minmax, percentile = lowest_highest["minmax"], lowest_highest["percentile"]
+    assert minmax.keys() == percentile.keys()
+    inside = [minmax[name][0] <= percentile[name][0] <= percentile[name][1] <= minmax[name][1] for name in minmax]
+    assert all(inside)
+    assert percentile != minmax  # some extremes were clipped
+
+    int8 = Pix2PixPipeline(generator, device="cpu", image_size=32, int8_calibration=calibration)
+    exact = Pix2PixPipeline(generator, device="cpu", image_size=32, backend="torch")
+    source = Image.open(sorted((data / "test").iterdir())[0]).crop((0, 0, 32, 32))
+    assert output_psnr(translate(int8, source), translate(exact, source)) >= 30

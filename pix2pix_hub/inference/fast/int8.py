@@ -35,7 +35,7 @@ import onnx
 import torch
 from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError
-from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
 from ...hub import HUB_DOWNLOAD_OPTIONS, atomic_write_text, hub_options
 from ..interface import InferenceGenerator, Size, height_width, size_text
@@ -54,6 +54,9 @@ QUANTIZATION = {  # how both recording ranges and quantizing call ONNX Runtime's
     "weight_type": QuantType.QInt8,
 }
 CALIBRATION_DOWNLOAD_OPTIONS = (*HUB_DOWNLOAD_OPTIONS, "subfolder")
+# how ranges are recorded: each tensor's lowest and highest value, or its 0.001st and 99.999th percentiles (ONNX
+# Runtime's default), which leave a few outliers clipped for finer steps everywhere else
+RANGE_METHODS = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile}
 
 
 @dataclass
@@ -213,6 +216,11 @@ def conv_costs(model: onnx.ModelProto) -> dict[str, int]:
     }
 
 
+def recorded_method(ranges: dict) -> CalibrationMethod:
+    """How ONNX Runtime's calibration cache says its ranges were recorded ("CalibrationMethod.MinMax", ...)."""
+    return CalibrationMethod[ranges["calibration_method"]["value"].rpartition(".")[2]]
+
+
 def quantized_graph(float_graph: bytes, ranges: dict, float_levels: int, float_convs: list[str] = ()) -> bytes:
     """The float32 export with its Convs in int8 (QDQ), except those within `float_levels` of input or output and
     those named in `float_convs`."""
@@ -222,7 +230,12 @@ def quantized_graph(float_graph: bytes, ranges: dict, float_levels: int, float_c
         cache = Path(folder) / "ranges.json"
         cache.write_text(json.dumps(ranges))
         quantize_static(
-            model, Path(folder) / "int8.onnx", nodes_to_exclude=keep_float, calibration_cache_path=cache, **QUANTIZATION
+            model,
+            Path(folder) / "int8.onnx",
+            nodes_to_exclude=keep_float,
+            calibration_cache_path=cache,
+            calibrate_method=recorded_method(ranges),
+            **QUANTIZATION,
         )
         quantized = onnx.load(Path(folder) / "int8.onnx")
     uint8_interleaves(quantized)  # the same outputs, faster (int8_rewrites.py)

@@ -104,4 +104,23 @@ def uint8_interleaves(model: onnx.ModelProto) -> int:
         for offset, new in enumerate(replacement):
             model.graph.node.insert(index + offset, new)
         moved += 1
+    _drop_unread_constants(model)
     return moved
+
+
+def _drop_unread_constants(model: onnx.ModelProto) -> None:
+    """Remove the interleave kernels no node reads any more (ONNX Runtime warns about each)."""
+    while True:
+        read = {name for node in model.graph.node for name in node.input} | {out.name for out in model.graph.output}
+        unread = [
+            node
+            for node in model.graph.node
+            if node.op_type in ("Constant", "Identity") and not set(node.output) & read
+        ]
+        for node in unread:
+            model.graph.node.remove(node)
+        if not unread:
+            break
+    kept = [tensor for tensor in model.graph.initializer if tensor.name in read]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept)
