@@ -250,6 +250,18 @@ def test_conv_costs_are_multiply_adds_per_image():
     )
 
 
+def test_conv_costs_follow_the_computed_paddings_of_rewritten_layers():
+    """Shape inference loses the spatial size after the rewritten upsampling's and head's paddings (it made their
+    cost 0, so the calibration tried keeping them in float32 first as if they were free)."""
+    generator = Pix2PixGenerator(arch="resnet_6blocks", ngf=8)
+    model = onnx.load_from_string(export_to_onnx(generator, None, 32))
+    costs = conv_costs(model)
+    assert len(costs) == 18 and min(costs.values()) > 0
+    head = next(node for node in model.graph.node if node.name.startswith("/head/") and node.op_type == "Conv")
+    weights = next(tensor for tensor in model.graph.initializer if tensor.name == head.input[1])
+    assert costs[head.name] == math.prod(weights.dims) * 16 * 16  # its four output phases, each 16x16
+
+
 def test_the_bundled_dancer_runs_int8_each_frame_within_40_db_of_float32_from_the_same_frame_before():
     """The Dance tab's runner is int8; one step from the frame float32 generated before it (the calibration's check)
     stays within MIN_PSNR of float32 on the subject's held-out poses as the app renders them."""

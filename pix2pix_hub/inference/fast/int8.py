@@ -31,10 +31,13 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import onnx
+import onnxruntime
 import torch
 from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import EntryNotFoundError
+from onnx import TensorProto, helper
 from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
 from ...hub import HUB_DOWNLOAD_OPTIONS, atomic_write_text, hub_options
@@ -201,16 +204,30 @@ def quiet_quantizer():
         root.removeFilter(not_from_quantizer)
 
 
+def conv_output_shapes(model: onnx.ModelProto) -> dict[str, list[int]]:
+    """Each Conv node's output shape in one run on zeros with batch 1 (the graph's height and width must be fixed).
+
+    Shape inference cannot follow the rewritten graph's computed paddings, so the shapes come from ONNX Runtime.
+    """
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    convs = [node for node in model.graph.node if node.op_type == "Conv"]
+    del probe.graph.output[:]
+    probe.graph.output.extend(helper.make_tensor_value_info(node.output[0], TensorProto.FLOAT, None) for node in convs)
+    session = onnxruntime.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    feeds = {
+        value.name: np.zeros([dim if isinstance(dim, int) else 1 for dim in value.shape], dtype=np.float32)
+        for value in session.get_inputs()
+    }
+    return {node.name: list(output.shape) for node, output in zip(convs, session.run(None, feeds), strict=True)}
+
+
 def conv_costs(model: onnx.ModelProto) -> dict[str, int]:
     """Each Conv node's multiply-adds for one image (the graph's height and width must be fixed)."""
-    inferred = onnx.shape_inference.infer_shapes(model).graph
-    shapes = {
-        value.name: [dim.dim_value for dim in value.type.tensor_type.shape.dim]
-        for value in [*inferred.value_info, *inferred.output]
-    }
+    shapes = conv_output_shapes(model)
     weights = {tensor.name: list(tensor.dims) for tensor in model.graph.initializer}
     return {
-        node.name: math.prod(weights[node.input[1]]) * math.prod(shapes[node.output[0]][2:])
+        node.name: math.prod(weights[node.input[1]]) * math.prod(shapes[node.name][2:])
         for node in model.graph.node
         if node.op_type == "Conv"
     }
