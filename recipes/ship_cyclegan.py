@@ -100,9 +100,13 @@ def data_args(data: str, size: int) -> argparse.Namespace:
 
 
 def float32_part(calibration) -> str:
-    """What a calibration keeps in float32, in words: "2 float32 levels and 1 more convolution"."""
+    """What a calibration keeps in float32, in words: "2 float32 levels and 1 more convolution", "3 convolutions in
+    float32"."""
     extra = len(calibration.float_convs)
-    more = f" and {extra} more convolution{'s' * (extra > 1)}" if extra else ""
+    noun = "convolution" if extra == 1 else "convolutions"
+    if not calibration.float_levels:
+        return f"{extra} {noun} in float32"
+    more = f" and {extra} more {noun}" if extra else ""
     return f"{calibration.float_levels} float32 levels{more}"
 
 
