@@ -141,31 +141,11 @@ def cheaper_subsets(level_convs: list[str], costs: dict[str, int]) -> list[tuple
     return sorted(subsets, key=lambda subset: sum(costs[name] for name in subset))
 
 
-def calibrate(
-    generator: InferenceGenerator,
-    calibration_set: PairedImageDataset,
-    eval_set: PairedImageDataset,
-    image_size: Size,
-    min_psnr: float = MIN_PSNR,
-    seed: int = 0,
-    log=print,
-    ranges_method: str = "minmax",
-) -> Int8Calibration:
-    """Ranges from `calibration_set`'s sources, then the fewest float levels that pass on `eval_set`; then, from the
-    innermost float level out, the cheapest convolutions of each level with which it still passes.
+RANGES_CHOICES = [*RANGE_METHODS, "both"]  # "both": the one whose passing set keeps fewer float32 multiply-adds
 
-    `image_size` (an int: a square, or (height, width)) is the size of the datasets' images and the only size the
-    calibration applies to.
-    """
-    size = input_size(generator, image_size)
-    paper_mode = paper_mode_network(generator)
-    float_graph = export_to_onnx(generator, paper_mode, size)
-    picks = np.linspace(0, len(calibration_set) - 1, min(CALIBRATION_PAIRS, len(calibration_set))).round()
-    sources = torch.stack([calibration_set[int(index)]["source"] for index in picks])
-    ranges = record_ranges(float_graph, graph_feeds(sources, paper_mode, seed + 10**6), ranges_method)
-    model = onnx.load_from_string(float_graph)
-    levels, costs = conv_levels(model), conv_costs(model)
-    reference = scored_outputs(float_graph, eval_set, paper_mode, seed)  # the same for every try
+
+def attempter(float_graph: bytes, ranges: dict, reference, eval_set, paper_mode, seed: int, min_psnr: float, log):
+    """The check `cheapest_passing` calls: quantize with these ranges, keeping these convolutions float32, validate."""
 
     def attempt(float_levels: int, float_convs: tuple[str, ...] = ()) -> tuple[dict, list[str]]:
         graph = quantized_graph(float_graph, ranges, float_levels, list(float_convs))
@@ -178,10 +158,62 @@ def calibrate(
         )
         return validation, reasons
 
-    float_levels, float_convs, validation = cheapest_passing(attempt, levels, costs)
-    validation["calibration_pairs"] = len(sources)
-    validation["ranges"] = ranges_method
-    validation["min_psnr"] = min_psnr
+    return attempt
+
+
+def fewest_float_multiply_adds(found: list[tuple], levels: dict[str, int], costs: dict[str, int]) -> tuple:
+    """Of (method, ranges, float levels, float convolutions, validation) results, the one whose float32
+    convolutions take the fewest multiply-adds; of equals, the one with the higher lowest PSNR."""
+
+    def rank(result: tuple) -> tuple[int, float]:
+        _, _, float_levels, float_convs, validation = result
+        kept = [cost for name, cost in costs.items() if levels[name] < float_levels or name in float_convs]
+        return sum(kept), -validation["psnr_vs_float32_min"]
+
+    return min(found, key=rank)
+
+
+def calibrate(
+    generator: InferenceGenerator,
+    calibration_set: PairedImageDataset,
+    eval_set: PairedImageDataset,
+    image_size: Size,
+    min_psnr: float = MIN_PSNR,
+    seed: int = 0,
+    log=print,
+    ranges_method: str = "minmax",
+) -> Int8Calibration:
+    """Ranges from `calibration_set`'s sources, then the fewest float levels that pass on `eval_set`; then, from the
+    innermost float level out, the cheapest convolutions of each level with which it still passes. With
+    `ranges_method="both"`, that for each way of recording ranges, keeping the one with fewer float32 multiply-adds
+    (then the higher lowest PSNR).
+
+    `image_size` (an int: a square, or (height, width)) is the size of the datasets' images and the only size the
+    calibration applies to.
+    """
+    size = input_size(generator, image_size)
+    paper_mode = paper_mode_network(generator)
+    float_graph = export_to_onnx(generator, paper_mode, size)
+    picks = np.linspace(0, len(calibration_set) - 1, min(CALIBRATION_PAIRS, len(calibration_set))).round()
+    sources = torch.stack([calibration_set[int(index)]["source"] for index in picks])
+    feeds = graph_feeds(sources, paper_mode, seed + 10**6)
+    model = onnx.load_from_string(float_graph)
+    levels, costs = conv_levels(model), conv_costs(model)
+    reference = scored_outputs(float_graph, eval_set, paper_mode, seed)  # the same for every try
+    methods = list(RANGE_METHODS) if ranges_method == "both" else [ranges_method]
+    found, errors = [], []
+    for method in methods:
+        ranges = record_ranges(float_graph, feeds, method)
+        method_log = (lambda text, method=method: log(f"{method} ranges, {text}")) if len(methods) > 1 else log
+        attempt = attempter(float_graph, ranges, reference, eval_set, paper_mode, seed, min_psnr, method_log)
+        try:
+            found.append((method, ranges, *cheapest_passing(attempt, levels, costs)))
+        except ValueError as error:
+            errors.append(f"{method} ranges: {error}" if len(methods) > 1 else str(error))
+    if not found:
+        raise ValueError("; ".join(errors))
+    method, ranges, float_levels, float_convs, validation = fewest_float_multiply_adds(found, levels, costs)
+    validation |= {"calibration_pairs": len(sources), "ranges": method, "min_psnr": min_psnr}
     validation["sizes"] = [stored_size(size)]  # what it was validated at: where it holds (mode="resize")
     return Int8Calibration(
         weights_sha256(generator),
@@ -240,9 +272,10 @@ def main(argv: list[str] | None = None) -> Int8Calibration:
     parser.add_argument("--seed", type=int, default=0, help="dropout masks of 'paper' inference mode")
     parser.add_argument(
         "--ranges",
-        choices=sorted(RANGE_METHODS),
+        choices=RANGES_CHOICES,
         default="minmax",
-        help="each tensor's range: its lowest to highest value, or its 0.001st to 99.999th percentile",
+        help="each tensor's range: its lowest to highest value, or its 0.001st to 99.999th percentile; both: "
+        "calibrate with each and keep the one that keeps fewer float32 multiply-adds (takes twice as long)",
     )
     parser.add_argument(
         "--frames",

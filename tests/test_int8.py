@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
-from pix2pix_hub.calibrate_int8 import graph_feeds, record_ranges
+from pix2pix_hub.calibrate_int8 import fewest_float_multiply_adds, graph_feeds, record_ranges
 from pix2pix_hub.calibrate_int8 import main as calibrate_main
 from pix2pix_hub.evaluation.metrics import output_psnr
 from pix2pix_hub.images import image_to_tensor
@@ -313,3 +313,46 @@ def test_percentile_ranges_clip_the_extremes_and_the_calibration_runs_with_them(
     exact = Pix2PixPipeline(generator, device="cpu", image_size=32, backend="torch")
     source = Image.open(sorted((data / "test").iterdir())[0]).crop((0, 0, 32, 32))
     assert output_psnr(translate(int8, source), translate(exact, source)) >= 30
+
+
+def test_ranges_both_keeps_the_method_with_fewer_float32_multiply_adds(tiny_model, capsys):
+    model, data = tiny_model
+    flags = ["--model", str(model), "--dataset", str(data), "--load_size", "32", "--crop_size", "32"]
+    each = {
+        method: calibrate_main([*flags, "--min_psnr", "35", "--ranges", method]) for method in ("minmax", "percentile")
+    }
+    capsys.readouterr()
+    both = calibrate_main([*flags, "--min_psnr", "35", "--ranges", "both"])
+    printed = capsys.readouterr().out
+    assert "minmax ranges, " in printed and "percentile ranges, " in printed  # it tried both
+
+    graph = onnx.load_from_string(export_to_onnx(Pix2PixGenerator.from_pretrained(model), None, 32))
+    levels, costs = conv_levels(graph), conv_costs(graph)
+
+    def rank(calibration: Int8Calibration) -> tuple:
+        kept = [name for name in costs if levels[name] < calibration.float_levels or name in calibration.float_convs]
+        return sum(costs[name] for name in kept), -calibration.validation["psnr_vs_float32_min"]
+
+    chosen = min(each, key=lambda method: rank(each[method]))
+    assert both.validation["ranges"] == chosen
+    assert (both.float_levels, both.float_convs, both.ranges) == (
+        each[chosen].float_levels,
+        each[chosen].float_convs,
+        each[chosen].ranges,
+    )
+
+
+def test_of_two_passing_calibrations_the_one_with_fewer_float32_multiply_adds_wins():
+    graph = onnx.load_from_string(export_to_onnx(Pix2PixGenerator(arch="unet_128", ngf=4), None, 128))
+    levels, costs = conv_levels(graph), conv_costs(graph)
+    outer = [name for name, level in levels.items() if level == 0]
+    cheap, dear = sorted(outer, key=costs.get)[0], sorted(outer, key=costs.get)[-1]
+    assert costs[cheap] < costs[dear]
+    validation = {"psnr_vs_float32_min": 41.0}
+    one_level = ("minmax", {}, 1, (), validation)  # every level-0 convolution in float32
+    one_dear = ("percentile", {}, 0, (dear,), validation)
+    one_cheap = ("minmax", {}, 0, (cheap,), validation)
+    assert fewest_float_multiply_adds([one_level, one_dear], levels, costs) is one_dear
+    assert fewest_float_multiply_adds([one_dear, one_cheap], levels, costs) is one_cheap
+    closer = ("percentile", {}, 0, (cheap,), {"psnr_vs_float32_min": 43.0})
+    assert fewest_float_multiply_adds([one_cheap, closer], levels, costs) is closer  # equal cost: higher PSNR
