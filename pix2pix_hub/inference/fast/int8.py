@@ -4,7 +4,8 @@ ONNX Runtime runs int8 convolutions (VNNI on recent x86 CPUs) about twice as fas
 (benchmarks/inference.py). Int8 changes the outputs, so a model gets it only after
 `python -m pix2pix_hub.calibrate_int8` has, on the model's own data:
 1. recorded each convolution's input and output range over `CALIBRATION_PAIRS` training sources (ONNX Runtime's
-   min/max calibration; weights are quantized per output channel when the session is built);
+   min/max or percentile calibration, `RANGE_METHODS`; weights are quantized per output channel when the session
+   is built);
 2. quantized the exported graph, keeping the convolutions within `float_levels` convolutions of the input or the
    output in float32 (the first and last layers are the most sensitive), and translated every eval-split source
    with both graphs: it accepts the fewest float levels for which every output is within `MIN_PSNR` dB of the float32
