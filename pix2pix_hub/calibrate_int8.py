@@ -36,6 +36,7 @@ from .inference.fast.int8 import (
     Int8Calibration,
     conv_costs,
     conv_levels,
+    float32_convs,
     quantized_graph,
     quiet_quantizer,
     stored_size,
@@ -167,8 +168,8 @@ def fewest_float_multiply_adds(found: list[tuple], levels: dict[str, int], costs
 
     def rank(result: tuple) -> tuple[int, float]:
         _, _, float_levels, float_convs, validation = result
-        kept = [cost for name, cost in costs.items() if levels[name] < float_levels or name in float_convs]
-        return sum(kept), -validation["psnr_vs_float32_min"]
+        kept = float32_convs(levels, float_levels, float_convs)
+        return sum(costs[name] for name in kept), -validation["psnr_vs_float32_min"]
 
     return min(found, key=rank)
 

@@ -97,10 +97,15 @@ def to_mode(image: Image.Image, channels: int) -> Image.Image:
     return image.convert("RGB" if channels == 3 else "L")
 
 
+def image_pixels(image: Image.Image, channels: int = 3) -> np.ndarray:
+    """PIL image to uint8 (H, W, C) pixels in `channels` channels (grey or RGB)."""
+    array = np.asarray(to_mode(image, channels))
+    return array[:, :, None] if array.ndim == 2 else array
+
+
 def image_to_tensor(image: Image.Image, channels: int = 3) -> torch.Tensor:
     """PIL image to a float32 (C, H, W) tensor in [-1, 1]."""
-    array = np.asarray(to_mode(image, channels))
-    return pixels_to_tensor(array[:, :, None] if array.ndim == 2 else array)
+    return pixels_to_tensor(image_pixels(image, channels))
 
 
 def pixels_to_tensor(pixels: np.ndarray) -> torch.Tensor:

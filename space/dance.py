@@ -55,15 +55,18 @@ TRAIN_HINT = (
 
 @dataclass
 class Dancer:
-    """A trained subject: the generator (and the runner that runs it), its input size, the subject's body
-    statistics and the test poses."""
+    """A trained subject: the runner of its generator, its input size, the subject's body statistics and the test
+    poses."""
 
-    generator: Pix2PixGenerator
     runner: Runner
     size: int
     fps: float
     subject: BodyStats
     test_poses: list[Pose]
+
+    @property
+    def generator(self) -> Pix2PixGenerator:
+        return self.runner.generator
 
     def frames(self, poses: list[Pose], on_frame=None) -> list[Image.Image]:
         """The subject in each pose (CANVAS x CANVAS), each frame generated from the one before."""
@@ -91,7 +94,7 @@ def load_dancer(folder: str) -> Dancer:
     size = int(meta["size"])
     runner = Runner(generator, size=size, int8_calibration=find_calibration(path))
     poses = [Pose(np.asarray(body, dtype=np.float64), (CANVAS, CANVAS)) for body in meta["test_poses"]]
-    return Dancer(generator, runner, size, float(meta["fps"]), BodyStats.from_dict(meta["subject"]), poses)
+    return Dancer(runner, size, float(meta["fps"]), BodyStats.from_dict(meta["subject"]), poses)
 
 
 def dancer() -> Dancer:

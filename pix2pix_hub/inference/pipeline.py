@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..images import image_to_tensor, open_image, prepare_image, tensor_to_image, to_mode
+from ..images import image_pixels, open_image, pixels_to_tensor, prepare_image, tensor_to_image
 from ..networks import Pix2PixGenerator
 from .fast.int8 import Int8Calibration, find_calibration
 from .interface import InferenceGenerator, Size, size_text
@@ -158,8 +158,7 @@ class Pix2PixPipeline:
     def model_input(self, image: Image.Image) -> np.ndarray:
         """The image resized to the model's input size, as uint8 (H, W, C) in the model's channels."""
         height, width = self.runner.size
-        array = np.asarray(to_mode(image.resize((width, height), Image.Resampling.BICUBIC), self.generator.in_channels))
-        return array[:, :, None] if array.ndim == 2 else array
+        return image_pixels(image.resize((width, height), Image.Resampling.BICUBIC), self.generator.in_channels)
 
     @staticmethod
     def restore_size(output: np.ndarray, size: tuple[int, int]) -> Image.Image:
@@ -169,14 +168,11 @@ class Pix2PixPipeline:
 
     def preprocess(self, image: Image.Image) -> torch.Tensor:
         """Resize to the model's input size (`image_size`) and scale to [-1, 1]."""
-        height, width = self.runner.size
-        resized = image.resize((width, height), Image.Resampling.BICUBIC)
-        return image_to_tensor(resized, self.generator.in_channels)
+        return pixels_to_tensor(self.model_input(image))
 
     def postprocess(self, output: torch.Tensor, size: tuple[int, int]) -> Image.Image:
         """Map [-1, 1] back to an RGB image at the input's original (width, height) `size`."""
-        image = tensor_to_image(output)
-        return image if image.size == size else image.resize(size, Image.Resampling.BICUBIC)
+        return self.restore_size(np.asarray(tensor_to_image(output)), size)
 
     def forward_pixels(self, pixels: np.ndarray, seed: int | None = None) -> np.ndarray:
         """uint8 (N, H, W, C) model inputs (`model_input`) to uint8 (N, H, W, 3) outputs: `forward` with the

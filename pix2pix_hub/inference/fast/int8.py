@@ -234,6 +234,11 @@ def conv_costs(model: onnx.ModelProto) -> dict[str, int]:
     }
 
 
+def float32_convs(levels: dict[str, int], float_levels: int, float_convs=()) -> list[str]:
+    """The Conv nodes a calibration keeps in float32: those of its whole float levels and those it names."""
+    return [name for name, level in levels.items() if level < float_levels or name in float_convs]
+
+
 def recorded_method(ranges: dict) -> CalibrationMethod:
     """How ONNX Runtime's calibration cache says its ranges were recorded ("CalibrationMethod.MinMax", ...)."""
     return CalibrationMethod[ranges["calibration_method"]["value"].rpartition(".")[2]]
@@ -243,7 +248,7 @@ def quantized_graph(float_graph: bytes, ranges: dict, float_levels: int, float_c
     """The float32 export with its Convs in int8 (QDQ), except those within `float_levels` of input or output and
     those named in `float_convs`."""
     model = onnx.load_from_string(float_graph)
-    keep_float = [name for name, level in conv_levels(model).items() if level < float_levels or name in float_convs]
+    keep_float = float32_convs(conv_levels(model), float_levels, float_convs)
     with tempfile.TemporaryDirectory() as folder, quiet_quantizer():
         cache = Path(folder) / "ranges.json"
         cache.write_text(json.dumps(ranges))
