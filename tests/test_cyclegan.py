@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
 from pix2pix_hub.evaluation.cycle import evaluate_cycle
 from tests.paired_data import smooth_image
-from tests.test_training import QUIET, TINY, environment, free_port, kill_after_first_checkpoint, train
+from tests.test_training import FLOAT32, QUIET, TINY, environment, free_port, kill_after_first_checkpoint, train
 from tests.test_unpaired_data import arguments, datasets_of, write_reference_layout
 
 CYCLEGAN = ["--method", "cyclegan"]
@@ -75,6 +75,7 @@ def saved_pools(checkpoint) -> list[torch.Tensor]:
 def test_run_killed_after_a_checkpoint_resumes_to_the_same_weights_pools_and_pairing(tmp_path):
     root = write_reference_layout(tmp_path / "data", {"trainA": 3, "trainB": 4, "testA": 1, "testB": 1})
     common = [*CYCLEGAN, "--dataset", str(root), "--report_to", "none", "--eval_steps", "0", "--record_batches"]
+    common += FLOAT32
     common += ["--epochs", "50", "--decay_epochs", "50", "--pool_size", "2"]  # a full pool swaps at random from step 3
 
     killed = tmp_path / "killed"

@@ -56,6 +56,7 @@ def test_a_toy_method_in_one_file_trains_through_the_trainer(tmp_path):
     out = tmp_path / "out"
     command = [sys.executable, str(REPO / "train_accelerate.py"), "--method", "toy_method:L1Regression"]
     command += ["--dataset", str(root), "--output_dir", str(out), "--report_to", "none", "--load_size", "136"]
+    command += ["--mixed_precision", "no"]
     command += ["--crop_size", "128", "--learning_rate", "2e-3", "--max_train_steps", "24", "--eval_steps", "8"]
     env = {"PYTHONPATH": f"{tmp_path}:{REPO}", "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PATH": ""}
     run = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)

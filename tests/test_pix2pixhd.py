@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 # height 32 x width 64 pairs, scaled by width as the reference's default --resize_or_crop scale_width
 TINY = ["--method", "pix2pixhd", "--ndf", "8", "--n_downsample_global", "2", "--n_blocks_global", "1"]
 TINY += ["--n_blocks_local", "1", "--preprocess", "scale_width", "--load_size", "64", "--crop_size", "64"]
-QUIET = ["--report_to", "none", "--eval_steps", "0", "--checkpointing_steps", "0"]
+QUIET = ["--report_to", "none", "--mixed_precision", "no", "--eval_steps", "0", "--checkpointing_steps", "0"]
 LOCAL_OPTIONS = {"n_downsample_global": 2, "n_blocks_global": 1, "n_local_enhancers": 1, "n_blocks_local": 1}
 
 
@@ -378,7 +378,7 @@ def test_the_local_stage_killed_after_a_checkpoint_resumes_to_the_same_weights(g
     """The kill lands before or after the global generator joins (step 8): either way, the optimizer restarts once."""
     flags = ["--netG", "local", "--ngf", "4", "--load_pretrain", str(global_run), "--niter_fix_global", "2"]
     flags += ["--dataset", str(global_run.parent / "pairs"), "--epochs", "50", "--decay_epochs", "50"]
-    flags += ["--report_to", "none", "--eval_steps", "0"]
+    flags += ["--report_to", "none", "--mixed_precision", "no", "--eval_steps", "0"]
     killed = tmp_path / "killed"
     resumed_from = int(kill_after_first_checkpoint([*TINY, *flags], killed, 2).name.split("-")[1])
     final_step = resumed_from + 8

@@ -28,7 +28,8 @@ from tests.paired_data import cache_hub_dataset, corrupt, pairs_table, smooth_im
 REPO = Path(__file__).resolve().parent.parent
 # A tiny ResNet generator at 32x32 keeps each run to seconds on two shared cores.
 TINY = ["--arch", "resnet_6blocks", "--ngf", "8", "--ndf", "8", "--load_size", "36", "--crop_size", "32"]
-QUIET = ["--report_to", "none", "--eval_steps", "0", "--checkpointing_steps", "0"]
+FLOAT32 = ["--mixed_precision", "no"]  # the suite trains in float32 (auto may pick bf16); test_precision covers bf16
+QUIET = ["--report_to", "none", *FLOAT32, "--eval_steps", "0", "--checkpointing_steps", "0"]
 
 
 def environment(**extra: str) -> dict[str, str]:
@@ -189,7 +190,7 @@ def test_eval_l1_clearly_falls_on_a_learnable_mapping(tmp_path):
     """Targets are inverted sources; a U-Net (whose outer skip carries absolute intensities) learns it fast."""
     root = write_ab_folder(tmp_path / "ab", {"train": 16, "test": 4}, size=128)
     run = train(
-        *["--dataset", str(root), "--output_dir", str(tmp_path / "out"), "--report_to", "none"],
+        *["--dataset", str(root), "--output_dir", str(tmp_path / "out"), "--report_to", "none", *FLOAT32],
         *["--arch", "unet_128", "--ngf", "4", "--load_size", "136", "--crop_size", "128"],
         *["--learning_rate", "2e-3", "--train_batch_size", "2", "--max_train_steps", "40", "--eval_steps", "10"],
     )
@@ -245,7 +246,7 @@ def test_two_processes_see_different_data_and_end_with_identical_weights(tmp_pat
 
 def test_run_killed_after_a_checkpoint_resumes_to_the_same_weights(tmp_path):
     root = write_ab_folder(tmp_path / "ab", {"train": 6, "test": 1})
-    common = ["--dataset", str(root), "--report_to", "none", "--eval_steps", "0", "--record_batches"]
+    common = ["--dataset", str(root), "--report_to", "none", *FLOAT32, "--eval_steps", "0", "--record_batches"]
     common += ["--epochs", "50", "--decay_epochs", "50", "--train_batch_size", "2"]  # one schedule for every run
 
     killed = tmp_path / "killed"
@@ -302,7 +303,7 @@ def test_push_to_hub_uploads_the_hub_folder_without_checkpoints(tmp_path, hub_st
     root = write_ab_folder(tmp_path / "ab", {"train": 3, "test": 1})
     out = tmp_path / "out"
     run = train(
-        *["--dataset", str(root), "--output_dir", str(out), "--report_to", "none", "--max_train_steps", "2"],
+        *["--dataset", str(root), "--output_dir", str(out), "--report_to", "none", *FLOAT32, "--max_train_steps", "2"],
         *["--checkpointing_steps", "1", "--push_to_hub", "--hub_model_id", "someone/pix2pix-tiny"],
         env=environment(HF_HUB_OFFLINE="0"),
     )

@@ -11,6 +11,7 @@ import sys
 from ..data.arguments import add_data_arguments
 from ..methods import BUILT_IN, get_method
 from ..methods.base import add_recipe_arguments
+from .precision import CHOICES as PRECISIONS
 
 DESCRIPTION = """Train an image-to-image translation method with 🤗 Accelerate: one CPU, one GPU, many GPUs or nodes.
 
@@ -56,7 +57,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--seed", type=int, default=0, help="data order, augmentation, init and dropout (default: 0)")
     run.add_argument("--max_train_steps", type=int, default=None, help="stop after this many steps (same schedule)")
     run.add_argument("--gradient_accumulation_steps", type=int, default=1)
-    run.add_argument("--mixed_precision", default=None, choices=["no", "fp16", "bf16"], help="default: accelerate's")
+    run.add_argument(
+        "--mixed_precision",
+        default="auto",
+        choices=PRECISIONS,
+        help="auto (default): bf16 where the GPU or CPU computes it natively (AVX512-BF16, AMX), else float32; "
+        "no: float32",
+    )
     run.add_argument("--checkpointing_steps", type=int, default=500, help="(default: 500)")
     run.add_argument("--checkpoints_total_limit", type=int, default=None, help="keep only the newest N")
     run.add_argument("--resume_from_checkpoint", default=None, help="'latest' or a checkpoint-<step> folder")

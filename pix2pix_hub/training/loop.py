@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from ..images import png_bytes
 from ..methods.base import Method, Recipe, TrainingState, recipe_from_args
 from .checkpoints import checkpoint_step, find_checkpoint, save_checkpoint
 from .optim import compile_network, learning_rate_schedule, sync_batch_norm
+from .precision import LAUNCHER_VARIABLE, choose_precision, detect_hardware
 from .report import (
     RunRecord,
     configure_logging,
@@ -68,13 +70,17 @@ def train(method: Method, args: argparse.Namespace) -> dict[str, torch.nn.Module
 
 def make_accelerator(args: argparse.Namespace) -> Accelerator:
     output_dir = Path(args.output_dir)
+    precision = choose_precision(args.mixed_precision, detect_hardware(), os.environ.get(LAUNCHER_VARIABLE))
     accelerator = Accelerator(
-        mixed_precision=args.mixed_precision,
+        mixed_precision=precision.mixed_precision,
         gradient_accumulation_steps=args.gradient_accumulation_steps,
         log_with=None if args.report_to == "none" else args.report_to,
         project_config=ProjectConfiguration(project_dir=str(output_dir), logging_dir=str(output_dir / "logs")),
     )
     configure_logging(accelerator, output_dir / "logs" / "train.log")
+    say(accelerator, f"precision: {precision.reason}")
+    if precision.warning:
+        say(accelerator, precision.warning)
     return accelerator
 
 
