@@ -280,3 +280,35 @@ def test_browser_dance_tab_makes_a_video_and_moves_a_joint(browser, dance_app):
         timeout=60_000,
     )
     context.close()
+
+
+def test_the_frame_d_sees_fake_and_real_apart_under_batch_norm_and_together_otherwise(tmp_path):
+    """`--norm batch` would mix the fake and real frames' statistics in one stacked D forward: the Dance method then
+    judges them in two forwards, as pix2pixHD does (one shared function), and `--no_stacked_discriminator` is heard."""
+    root = write_sequence(tmp_path / "seq", {"train": 3, "test": 2})
+    accelerator = Accelerator(cpu=True)
+    for flags, stacked in (([], True), (["--norm", "batch"], False), (["--no_stacked_discriminator"], False)):
+        args, recipe = tiny_method("--dataset", str(root), "--preprocess", "none", "--lambda_temporal", "0", *flags)
+        method = EverybodyDanceNow()
+        data = method.load_data(args, recipe)
+        torch.manual_seed(0)
+        state = method.build(recipe, data, args)
+        assert state.extras["stack_discriminator"] is stacked
+        batch = collate_frame_pairs([data.train[0]])
+        fake = torch.rand_like(batch["target"]) * 2 - 1
+        frames = [(batch["source"], fake, batch["target"])]
+        losses = method.frame_losses(accelerator, state, recipe, frames)
+        discriminator = state.modules["discriminator"]
+        real_pair, fake_pair = (torch.cat([batch["source"], image], 1) for image in (batch["target"], fake))
+        real_alone = discriminator(real_pair)
+        assert torch.allclose(losses["D_real"], lsgan_real_term(real_alone), rtol=1e-4)
+        real_stacked = [
+            [feature[1:] for feature in scale] for scale in discriminator(torch.cat([fake_pair, real_pair]))
+        ]
+        mixed = not torch.allclose(lsgan_real_term(real_stacked), lsgan_real_term(real_alone), rtol=1e-4)
+        assert mixed is ("--norm" in flags)  # stacking changes the verdict under batch norm only
+
+
+def lsgan_real_term(verdicts: list[list[torch.Tensor]]) -> torch.Tensor:
+    """LSGAN's loss for "real" on each scale's last map, summed over scales (pix2pixHD's multi-scale D)."""
+    return sum(((scale[-1] - 1) ** 2).mean() for scale in verdicts)

@@ -119,7 +119,7 @@ class EverybodyDanceNow(Method):
         from ..data.frames import ConsecutiveFrames, SequenceFrames, collate_frame_pairs
         from ..networks import Pix2PixGenerator, create_discriminator, init_weights
         from ..networks.pix2pixhd import init_pix2pixhd_weights
-        from ..training.optim import adam
+        from ..training.optim import adam, has_batch_norm
 
         options = {"n_downsample_global": recipe.n_downsample_global, "n_blocks_global": recipe.n_blocks_global}
         generator = Pix2PixGenerator("global", 6, 3, recipe.ngf, recipe.norm, False, "eval", options)
@@ -142,7 +142,10 @@ class EverybodyDanceNow(Method):
         data.train = ConsecutiveFrames(data.train_frames, look, args.seed, augment=True)
         data.evaluation = SequenceFrames(data.eval_frames, look)
         data.collate = collate_frame_pairs
-        return TrainingState(modules, {name: adam(m.parameters(), recipe, fused) for name, m in modules.items()})
+        optimizers = {name: adam(module.parameters(), recipe, fused) for name, module in modules.items()}
+        # one D forward over fake and real stacked: exact only without batch norm (--norm batch), which would mix them
+        stack = not args.no_stacked_discriminator and not has_batch_norm(modules["discriminator"])
+        return TrainingState(modules, optimizers, extras={"stack_discriminator": stack})
 
     def training_step(
         self, accelerator: Accelerator, state: TrainingState, batch: dict, recipe: EverybodyDanceNowRecipe
@@ -164,7 +167,7 @@ class EverybodyDanceNow(Method):
         if "temporal_discriminator" in state.modules:
             poses = torch.cat([pose, next_pose], 1)
             sequence = (poses, torch.cat([fake, next_fake], 1), torch.cat([real, next_real], 1))
-            temporal = judge(accelerator, state.modules["temporal_discriminator"], recipe, *sequence)
+            temporal = judge(accelerator, state, "temporal_discriminator", recipe, *sequence)
             losses |= {f"T_{name}": value for name, value in temporal.items()}
             losses["G"] = losses["G"] + recipe.lambda_temporal * (temporal["G_GAN"] + temporal["G_GAN_Feat"])
         accelerator.backward(losses["G"])
@@ -183,10 +186,9 @@ class EverybodyDanceNow(Method):
         """The frame D's verdicts on both frames: their sum of pix2pixHD terms, and G's total so far."""
         import torch
 
-        discriminator = state.modules["discriminator"]
         pose = torch.cat([p for p, _, _ in frames])
         fake, real = torch.cat([f for _, f, _ in frames]), torch.cat([r for _, _, r in frames])
-        losses = judge(accelerator, discriminator, recipe, pose, fake, real)
+        losses = judge(accelerator, state, "discriminator", recipe, pose, fake, real)
         losses["G"] = losses["G_GAN"] + losses["G_GAN_Feat"]
         return losses
 
@@ -234,27 +236,17 @@ class EverybodyDanceNow(Method):
         card_path.write_text(with_video_usage(card_path.read_text(encoding="utf-8")), encoding="utf-8")
 
 
-def judge(accelerator, discriminator, recipe, condition, fake, real) -> dict[str, torch.Tensor]:
-    """pix2pixHD's terms from one D: D_fake (on detached fakes), D_real, and G's GAN and feature-matching terms."""
+def judge(accelerator, state, name, recipe, condition, fake, real) -> dict[str, torch.Tensor]:
+    """pix2pixHD's terms from the D called `name`: D_fake (on detached fakes), D_real, G's GAN and feature matching."""
     import torch
 
     from ..losses import GANLoss
-    from .pix2pixhd import feature_matching_terms, multiscale_gan_loss
+    from .pix2pixhd import multiscale_judge
 
-    gan = GANLoss("lsgan")
-    discriminator.requires_grad_(True)
-    both = discriminator(torch.cat([torch.cat([condition, fake.detach()], 1), torch.cat([condition, real], 1)]))
-    pred_fake_pool = [[feature[: len(fake)] for feature in scale] for scale in both]
-    pred_real = [[feature[len(fake) :] for feature in scale] for scale in both]
-    discriminator.requires_grad_(False)  # G's verdict through D without D's gradients (DDP waits for none)
-    pred_fake = accelerator.unwrap_model(discriminator)(torch.cat([condition, fake], 1))
-    terms = feature_matching_terms(pred_fake, pred_real, recipe.n_layers_discriminator, recipe.lambda_feat)
-    return {
-        "G_GAN": multiscale_gan_loss(gan, pred_fake, True),
-        "G_GAN_Feat": sum(terms),
-        "D_real": multiscale_gan_loss(gan, pred_real, True),
-        "D_fake": multiscale_gan_loss(gan, pred_fake_pool, False),
-    }
+    pairs = (torch.cat([condition, fake.detach()], 1), torch.cat([condition, real], 1), torch.cat([condition, fake], 1))
+    feature_matching = (recipe.n_layers_discriminator, recipe.lambda_feat)
+    stack = state.extras["stack_discriminator"]
+    return multiscale_judge(accelerator, state.modules[name], GANLoss("lsgan"), stack, pairs, feature_matching)
 
 
 def generate_sequence(

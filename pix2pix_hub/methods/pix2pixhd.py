@@ -185,6 +185,35 @@ def multiscale_gan_loss(gan: GANLoss, predictions: list[list[torch.Tensor]], tar
     return sum(gan(scale[-1], target_is_real) for scale in predictions)
 
 
+def multiscale_judge(accelerator, discriminator, gan, stack: bool, pairs, feature_matching) -> dict[str, torch.Tensor]:
+    """pix2pixHD's verdicts from one multi-scale D, for every method that trains with it.
+
+    `pairs` = (fake, real, generated): D_fake on the (detached, maybe pooled) fake pair and D_real on the real one
+    train D; G_GAN and, with `feature_matching` = (n_layers, lambda_feat), G_GAN_Feat go back to G through the
+    generated pair and a frozen D (the DDP wrapper would wait for gradients D never gets). With `stack`, one D forward
+    over fake and real stacked: exact only without batch norm, which would mix their statistics.
+    """
+    import torch
+
+    fake_pair, real_pair, generated_pair = pairs
+    discriminator.requires_grad_(True)
+    if stack:
+        both = discriminator(torch.cat([fake_pair, real_pair]))
+        pred_fake_pool = [[feature[: len(fake_pair)] for feature in scale] for scale in both]
+        pred_real = [[feature[len(fake_pair) :] for feature in scale] for scale in both]
+    else:
+        pred_fake_pool, pred_real = discriminator(fake_pair), discriminator(real_pair)
+    discriminator.requires_grad_(False)
+    pred_fake = accelerator.unwrap_model(discriminator)(generated_pair)
+    feature_terms = feature_matching_terms(pred_fake, pred_real, *feature_matching) if feature_matching else []
+    return {
+        "G_GAN": multiscale_gan_loss(gan, pred_fake, True),
+        "G_GAN_Feat": sum(feature_terms) if feature_terms else generated_pair.new_zeros(()),
+        "D_real": multiscale_gan_loss(gan, pred_real, True),
+        "D_fake": multiscale_gan_loss(gan, pred_fake_pool, False),
+    }
+
+
 def feature_matching_terms(
     pred_fake: list[list[torch.Tensor]], pred_real: list[list[torch.Tensor]], n_layers: int, lambda_feat: float
 ) -> list[torch.Tensor]:
@@ -338,29 +367,14 @@ class Pix2PixHD(PairedTranslation):
 
         from ..losses import GANLoss
 
-        gan, discriminator = GANLoss(recipe.gan_mode), state.modules["discriminator"]
-        discriminator.requires_grad_(True)
         fake_pair = state.extras["pool"].query(torch.cat([label, fake.detach()], 1))
-        real_pair = torch.cat([label, target], 1)
-        if state.extras["stack_discriminator"]:
-            both = discriminator(torch.cat([fake_pair, real_pair]))
-            pred_fake_pool = [[feature[: len(fake)] for feature in scale] for scale in both]
-            pred_real = [[feature[len(fake) :] for feature in scale] for scale in both]
-        else:
-            pred_fake_pool, pred_real = discriminator(fake_pair), discriminator(real_pair)
-        # G's verdict goes through D without D's gradients: the DDP wrapper would wait for gradients D never gets
-        discriminator.requires_grad_(False)
-        pred_fake = accelerator.unwrap_model(discriminator)(torch.cat([label, fake], 1))
-        losses = {
-            "G_GAN": multiscale_gan_loss(gan, pred_fake, True),
-            "G_GAN_Feat": fake.new_zeros(()),
-            "G_VGG": fake.new_zeros(()),
-            "D_real": multiscale_gan_loss(gan, pred_real, True),
-            "D_fake": multiscale_gan_loss(gan, pred_fake_pool, False),
-        }
-        if recipe.gan_feat_loss:
-            terms = feature_matching_terms(pred_fake, pred_real, recipe.n_layers_discriminator, recipe.lambda_feat)
-            losses["G_GAN_Feat"] = sum(terms)
+        verdicts = multiscale_judge(
+            accelerator, state.modules["discriminator"], GANLoss(recipe.gan_mode), state.extras["stack_discriminator"],
+            (fake_pair, torch.cat([label, target], 1), torch.cat([label, fake], 1)),
+            (recipe.n_layers_discriminator, recipe.lambda_feat) if recipe.gan_feat_loss else None,
+        )  # fmt: skip
+        losses = {name: verdicts[name] for name in ("G_GAN", "G_GAN_Feat")} | {"G_VGG": fake.new_zeros(())}
+        losses |= {name: verdicts[name] for name in ("D_real", "D_fake")}
         if state.extras["perceptual"] is not None:
             losses["G_VGG"] = state.extras["perceptual"](fake, target) * recipe.lambda_feat
         losses["G"] = losses["G_GAN"] + losses["G_GAN_Feat"] + losses["G_VGG"]
