@@ -28,7 +28,7 @@ from .tasks import TASKS, Task, get_task
 
 CACHE_CLEANUP = (60, 600)  # every minute, delete uploads and results older than ten minutes (all of them on exit)
 OUTPUT_SIDE = (256, 1024)  # the output's long side is kept within these bounds (the model works at 256)
-FULL_RESOLUTION_MAX_PIXELS = 4096 * 4096  # for "keep full resolution"; the CLI's tiled mode takes any size
+FULL_RESOLUTION_MAX_PIXELS = 4096 * 4096  # for "keep full resolution"; the CLI's tiled mode takes more
 EDGE_SKETCH_SIZE = (256, 256)  # edges sketches are inked at the data's scale: 1-pixel lines on 256x256
 EDGE_INK = 224  # a pixel of an edges sketch darker than this there is a line (black); the rest is paper (white)
 
