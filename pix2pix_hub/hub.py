@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import sys
 import tempfile
 from importlib import resources
@@ -167,10 +168,21 @@ def hub_options(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def plain_load_error(error: Exception) -> str:
-    """One line for a command-line user whose data or model could not be had (no traceback to read)."""
+    """One line for a command-line user whose data or model could not be had (no traceback to read): without the
+    Hub, why it could not be reached and what to do, not the offline mode this process switched on itself."""
     message = str(error)
     if isinstance(error, ConnectionError) and not hub_reachable():
-        message += f" (the Hub cannot be reached: {why_hub_unreachable()}; only what the local cache holds loads)"
+        message = re.sub(r" \((OfflineModeIsEnabled|ConnectionError|LocalEntryNotFoundError)\)", "", message)
+        why = why_hub_unreachable()
+        advice = (
+            "unset HF_HUB_OFFLINE to download it"
+            if why.startswith("HF_HUB_OFFLINE")
+            else "run again with a network (it is cached after the first download)"
+        )
+        message = (
+            f"{message.rstrip('.')}: the Hub could not be reached ({why}) and the local Hugging "
+            f"Face cache does not hold it. Either {advice}, or pass a folder on this machine (README, Training data)."
+        )
     return message
 
 

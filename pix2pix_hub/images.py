@@ -5,8 +5,10 @@ Every failure is a `ValueError` whose message names the file (or the image) and 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
+import threading
 import warnings
 from pathlib import Path
 
@@ -14,9 +16,10 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-# PIL's own decompression-bomb threshold (about 89.5 megapixels) is our limit for any single image.
+# PIL's own decompression-bomb threshold (about 89.5 megapixels) is our default limit for any single image; a caller
+# whose memory stays bounded for larger ones (the translate CLI's tiled mode) passes its own `max_pixels`.
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
-LIMIT_TEXT = f"the limit is {MAX_PIXELS / 1e6:.1f} megapixels"
+_PIL_LIMIT_LOCK = threading.Lock()
 READABLE_FORMATS = "PNG, JPEG, WebP, GIF, BMP, TIFF and most others"
 BACKGROUND = (255, 255, 255)  # transparent pixels are composited onto white
 
@@ -29,22 +32,45 @@ def image_files(folder: Path) -> list[Path]:
     return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
 
 
-def open_image(path: str | Path) -> Image.Image:
-    """Decode an image file completely (first frame if animated, EXIF orientation applied)."""
+class ImageTooLarge(ValueError):
+    """An image over the pixel limit (its message names the size and the limit)."""
+
+
+def limit_text(max_pixels: int | None) -> str:
+    return f"the limit is {max_pixels / 1e6:.1f} megapixels" if max_pixels else "no limit"
+
+
+@contextlib.contextmanager
+def _pil_limit(max_pixels: int | None):
+    """PIL's process-wide bomb threshold set to `max_pixels` for one decode (None: none), when it is not the default."""
+    if max_pixels == MAX_PIXELS:
+        yield
+        return
+    with _PIL_LIMIT_LOCK:
+        saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, max_pixels
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+
+
+def open_image(path: str | Path, max_pixels: int | None = MAX_PIXELS) -> Image.Image:
+    """Decode an image file completely (first frame if animated, EXIF orientation applied); images over
+    `max_pixels` (None: no limit) are refused from their header, before any decoding."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise ValueError(f"{path}: the file is empty (0 bytes)")
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _pil_limit(max_pixels):
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 image.seek(0)
                 image.load()
-                return prepare_image(image, name=str(path))
+                return prepare_image(image, name=str(path), max_pixels=max_pixels)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ValueError(f"{path}: image is too large ({_pixels_in(error)}); {LIMIT_TEXT}") from error
+        raise ImageTooLarge(f"{path}: image is too large ({_pixels_in(error)}); {limit_text(max_pixels)}") from error
     except UnidentifiedImageError as error:
         raise ValueError(f"{path}: not an image file in a format we read ({READABLE_FORMATS})") from error
     except OSError as error:  # truncated data, broken headers
@@ -57,15 +83,16 @@ def _pixels_in(error: Exception) -> str:
     return f"{int(found[1]) / 1e6:.1f} megapixels" if found else "too many pixels"
 
 
-def prepare_image(image: Image.Image, name: str = "image") -> Image.Image:
+def prepare_image(image: Image.Image, name: str = "image", max_pixels: int | None = MAX_PIXELS) -> Image.Image:
     """Check size, take the first frame and apply EXIF orientation; returns a fully loaded copy."""
     if not isinstance(image, Image.Image):
         raise ValueError(f"{name}: expected a PIL.Image.Image, got {type(image).__name__}")
     width, height = image.size
     if width < 1 or height < 1:
         raise ValueError(f"{name}: image has no pixels ({width}x{height})")
-    if width * height > MAX_PIXELS:
-        raise ValueError(f"{name}: image is {width}x{height} ({width * height / 1e6:.1f} megapixels); {LIMIT_TEXT}")
+    if max_pixels and width * height > max_pixels:
+        size = f"{width}x{height} ({width * height / 1e6:.1f} megapixels)"
+        raise ImageTooLarge(f"{name}: image is {size}; {limit_text(max_pixels)}")
     if getattr(image, "n_frames", 1) > 1:
         image.seek(0)
     try:

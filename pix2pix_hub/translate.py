@@ -10,6 +10,10 @@ back, as the reference implementation does; full translates the whole image at i
 times it) in one pass; tiled translates overlapping tiles, so memory stays bounded for any size. Each output is
 OUT/<input name>.png at the input's size. A file that cannot be read is reported and skipped; the exit status is
 then 1.
+
+Size limits: resize and full take images up to 89.5 megapixels (PIL's decompression-bomb threshold; full mode's
+memory grows with the image), tiled up to 268.4 (16384x16384: its translation's memory grows with the width only,
+and the decoded image takes 3 bytes a pixel); --max_megapixels N sets another limit (0: none).
 """
 
 from __future__ import annotations
@@ -21,9 +25,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .images import IMAGE_EXTENSIONS, image_files, open_image
+from .images import IMAGE_EXTENSIONS, MAX_PIXELS, ImageTooLarge, image_files, open_image
 from .inference.pipeline import BACKENDS, MODES, Pix2PixPipeline
 from .inference.tiling import Tiling
+
+TILED_MAX_PIXELS = 16384 * 16384  # tiled mode's default limit: bounded translation memory, so above PIL's 89.5 MP
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -44,10 +50,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, help="fixes the dropout noise of paper-mode models")
     parser.add_argument("--backend", default="auto", choices=BACKENDS)
     parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: a GPU when there is one)")
+    parser.add_argument(
+        "--max_megapixels",
+        type=float,
+        help=f"refuse larger images (default: {MAX_PIXELS / 1e6:.1f}, tiled {TILED_MAX_PIXELS / 1e6:.1f}; 0: no limit)",
+    )
     args = parser.parse_args(argv)
     if args.mode != "tiled" and (args.tile or args.overlap is not None):
         parser.error("--tile and --overlap apply to --mode tiled only")
+    if args.max_megapixels is not None and args.max_megapixels < 0:
+        parser.error("--max_megapixels must be 0 (no limit) or more")
     return args
+
+
+def max_pixels(args: argparse.Namespace) -> int | None:
+    """The largest image to decode: --max_megapixels (0: no limit), else the mode's own limit."""
+    if args.max_megapixels is not None:
+        return round(args.max_megapixels * 1e6) or None
+    return TILED_MAX_PIXELS if args.mode == "tiled" else MAX_PIXELS
 
 
 def input_files(inputs: list[str]) -> list[Path]:
@@ -84,7 +104,14 @@ def load_pipeline(args: argparse.Namespace) -> Pix2PixPipeline:
     kwargs = {"subfolder": args.subfolder} if args.subfolder else {}
     tiling = Tiling(args.tile, args.overlap) if args.mode == "tiled" else None
     return Pix2PixPipeline.from_pretrained(
-        args.model, args.device, args.backend, mode=args.mode, scale=args.scale, tiling=tiling, **kwargs
+        args.model,
+        args.device,
+        args.backend,
+        mode=args.mode,
+        scale=args.scale,
+        tiling=tiling,
+        max_pixels=max_pixels(args),
+        **kwargs,
     )
 
 
@@ -102,7 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     failed = 0
     for file, output in zip(tqdm(files, desc=f"{args.mode} translation", unit="image"), outputs, strict=True):
         try:
-            pipe(open_image(file), seed=args.seed).save(output)
+            pipe(open_image(file, pipe.max_pixels), seed=args.seed).save(output)
+        except ImageTooLarge as error:
+            tiled = "" if args.mode == "tiled" else f"--mode tiled takes up to {TILED_MAX_PIXELS / 1e6:.1f}, "
+            tqdm.write(f"skipped {error} ({tiled}--max_megapixels N sets the limit)", file=sys.stderr)
+            failed += 1
         except ValueError as error:
             tqdm.write(f"skipped {error}", file=sys.stderr)
             failed += 1

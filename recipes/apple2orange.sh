@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # apple2orange (CycleGAN, both directions): the CPU recipe behind weights/apple2orange.
 # Needs the apple2orange data in DATA (default ../shared/data/apple2orange: trainA/ trainB/ testA/ testB/) and the
-# domain judges in weights/judges/apple2orange{,_seed1} (recipes/judges.sh). About 57 minutes on one CPU core.
+# domain judges in weights/judges/apple2orange and, not shipped, apple2orange_seed1 (SECOND_JUDGES=1 bash recipes/judges.sh). About 57 minutes on one CPU core.
 # The reference's CycleGAN (LSGAN, cycle 10 + identity 0.5 x 10, pool of 50, Adam 2e-4 / 0.5, batch 1, flips) with
 # what a CPU allows: resnet_6blocks (the reference's choice at 128x128) with ngf = ndf = 32 instead of resnet_9blocks
 # at 64, resize 143 / random crop 128 instead of 286 / 256, and 4 epochs (2 + 2 decaying) instead of 100 + 100.

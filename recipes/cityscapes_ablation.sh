@@ -6,6 +6,7 @@
 # Writes docs/cityscapes_ablation.{json,md,jpg}. About 5 minutes per run on one free core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+[ -d weights/judges/cityscapes_seed1 ] || { echo "the second Cityscapes judge is not shipped: train it with SECOND_JUDGES=1 bash recipes/judges.sh" >&2; exit 1; }
 DATA=${DATA:-../shared/data/cityscapes}
 export OMP_NUM_THREADS=1
 COMMON=(--dataset "$DATA" --direction BtoA --arch unet_256 --ngf 16 --ndf 16 --epochs 1 --decay_epochs 1

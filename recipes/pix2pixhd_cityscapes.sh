@@ -10,6 +10,7 @@
 # constant learning rate 2e-4 (the 530 steps are half an epoch), batch 1, instance norm, no VGG (no weights here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+[ -d weights/judges/cityscapes_seed1 ] || { echo "the second Cityscapes judge is not shipped: train it with SECOND_JUDGES=1 bash recipes/judges.sh" >&2; exit 1; }
 DATA=${DATA:-../shared/data/cityscapes}
 export OMP_NUM_THREADS=1
 HD=(--method pix2pixhd --dataset "$DATA" --direction BtoA --preprocess resize_and_crop --load_size 286 --crop_size 256

@@ -59,6 +59,7 @@ SHIPMENTS = {
         "edges2shoes", "val", "edges2shoes", "UT Zappos50K shoes", "BtoA", "edge map", "photo", None
     ),
 }
+SECOND_JUDGE_NOTE = "no longer shipped; `SECOND_JUDGES=1 bash recipes/judges.sh` rebuilds it"
 JUDGE_TEXT = {
     "facades": "**FCN-score** (the paper's realism measure, Sec. 4.2): the facade segmenter "
     "[`weights/judges/facades`](../judges/facades), trained on the training photos only, labels each generated "
@@ -69,7 +70,7 @@ JUDGE_TEXT = {
     "generated photo over the 19 evaluated classes (void pixels ignored), and the scores say how well its labels "
     "recover the input label map. The generated photos close **{gap:.0%}** of the per-pixel-accuracy gap between "
     "the mean training photo and the real photos. A second judge of another seed and width "
-    "([`weights/judges/cityscapes_seed1`](../judges/cityscapes_seed1)) is in `eval/metrics_judge_seed1.json`.",
+    f"(`weights/judges/cityscapes_seed1`, {SECOND_JUDGE_NOTE}) scored it in `eval/metrics_judge_seed1.json`.",
     "maps": "**Structure score**: the photo -> map regressor [`weights/judges/maps`](../judges/maps), trained on "
     "the training pairs only, reads a map back from each generated aerial photo and is compared with the input map "
     "(structure L1: lower is better). The generated photos close **{gap:.0%}** of the structure-L1 gap between the "

@@ -39,7 +39,7 @@ class CycleShipment:
     dataset: str  # folder under ../shared/data
     domain_a: str
     domain_b: str
-    judges: tuple[str, ...]  # folders under weights/judges/
+    judges: tuple[str, ...]  # folders under weights/judges/ (the second: SECOND_JUDGES=1 bash recipes/judges.sh)
     size: int  # the training crop: where it is evaluated and calibrated
 
 

@@ -27,17 +27,17 @@ from .forward import full_resolution_model, model_for
 from .tasks import TASKS, Task, get_task
 
 CACHE_CLEANUP = (60, 600)  # every minute, delete uploads and results older than ten minutes (all of them on exit)
-OUTPUT_SIDE = (256, 1024)  # the output's long side is kept within these bounds (the model works at 256)
-FULL_RESOLUTION_MAX_PIXELS = 4096 * 4096  # for "keep full resolution"; the CLI's tiled mode takes any size
+MAX_OUTPUT_SIDE = 1024  # a resize-mode output has its input's size, shrunk to this long side: no 100-MP results
+FULL_RESOLUTION_MAX_PIXELS = 4096 * 4096  # for "keep full resolution"; the CLI's tiled mode takes more
 EDGE_SKETCH_SIZE = (256, 256)  # edges sketches are inked at the data's scale: 1-pixel lines on 256x256
 EDGE_INK = 224  # a pixel of an edges sketch darker than this there is a line (black); the rest is paper (white)
 
 
 def output_size(size: tuple[int, int]) -> tuple[int, int]:
-    """The input's aspect ratio with the long side within OUTPUT_SIDE: no 1×1 results, no 100-megapixel ones."""
+    """The input's size, as the pipeline and `python -m pix2pix_hub.translate` give it (a 1×1 image gives 1×1),
+    shrunk with its aspect ratio to a long side of MAX_OUTPUT_SIDE."""
     width, height = size
-    long_side = max(width, height)
-    scale = min(max(long_side, OUTPUT_SIDE[0]), OUTPUT_SIDE[1]) / long_side
+    scale = min(1, MAX_OUTPUT_SIDE / max(width, height))
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
@@ -52,6 +52,13 @@ def decode_upload(payload: dict[str, Any] | None) -> Image.Image:
         shown_name = payload.get("orig_name") or path.name
         message = str(error).replace(str(path), shown_name)
         raise gr.Error(html.escape(message, quote=False), print_exception=False) from None  # the modal renders HTML
+
+
+def check_upload(payload: dict[str, Any] | None) -> None:
+    """When a file is dropped on the Upload tab: one that is not an image we read is refused at once, in plain words
+    (the page then empties the input, which a browser could not show anyway)."""
+    if payload and payload.get("path"):
+        decode_upload(payload)
 
 
 @dataclass
@@ -92,7 +99,7 @@ def result_file(image: Image.Image, name: str) -> str:
 
 
 def translate_image(task: Task, image: Image.Image, full_resolution: bool) -> Image.Image:
-    """At the model's size with the output's long side in OUTPUT_SIDE, or (where the task offers it) tiled at the
+    """At the model's size with the output at `output_size`, or (where the task offers it) tiled at the
     image's own size."""
     if not (full_resolution and task.full_resolution):
         return model_for(task)(image, output_size(image.size))

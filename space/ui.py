@@ -18,7 +18,7 @@ from pix2pix_hub.methods.cyclegan import PAPER_URL as CYCLEGAN_PAPER_URL
 from pix2pix_hub.methods.pix2pix import PAPER, PAPER_URL
 
 from .dance import dance_tab
-from .handlers import CACHE_CLEANUP, clear_result, show_result, translate, translate_sketch
+from .handlers import CACHE_CLEANUP, check_upload, clear_result, show_result, translate, translate_sketch
 from .tasks import TASKS, Task, get_task, hub_online
 from .web_tab import web_tab
 
@@ -306,6 +306,9 @@ def _connect(w: Widgets) -> None:
         w.upload_output,
     )
     w.upload_input.upload(lambda: None, None, w.example_target, api_visibility="private")
+    w.upload_input.upload(check_upload, w.upload_input, None, api_visibility="private", preprocess=False).failure(
+        lambda: None, None, w.upload_input, api_visibility="private"
+    )
     then_show(
         w.examples.click(
             pick_example,

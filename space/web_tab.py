@@ -25,7 +25,7 @@ from pathlib import Path
 import gradio as gr
 
 from pix2pix_hub.export_web import PEN, labels_sketch
-from pix2pix_hub.inference.web import copy_runtime, export_web_model, write_site_index
+from pix2pix_hub.inference.web import RUNTIME_FILES, copy_runtime, export_web_model, write_site_index
 
 from .tasks import REPO_ROOT, TASKS, Task
 
@@ -86,8 +86,8 @@ def show_page(task_name: str | None = None) -> str:
     try:
         with _SITE_LOCK:
             site = build_site()
-    except FileNotFoundError as error:
-        return f"<p>The in-browser page cannot start on this server: {html.escape(str(error))}</p>"
+    except FileNotFoundError:
+        return runtime_missing()
     gr.set_static_paths([site])
     query = f"?task={urllib.parse.quote(task_name)}" if task_name else ""
     src = html.escape(f"gradio_api/file={site / 'index.html'}{query}")
@@ -96,6 +96,27 @@ def show_page(task_name: str | None = None) -> str:
         "README, In your browser).</p>"
         f'<iframe id="web-page" src="{src}" title="pix2pix in your browser" '
         'style="width: 100%; height: 1100px; border: 0"></iframe>'
+    )
+
+
+def runtime_missing() -> str:
+    """What to run when onnxruntime-web's files are not here: the exact command, in this checkout; no restart needed
+    (the site is built at the next opening of the tab)."""
+    dist = runtime_dist()
+    if os.environ.get(RUNTIME_ENV):
+        fix = (
+            f"{RUNTIME_ENV} points at <code>{html.escape(str(dist))}</code>, which lacks them: point it at the "
+            "<code>node_modules/onnxruntime-web/dist</code> folder of an <code>npm ci --prefix web</code>, or unset "
+            "it, and restart the app."
+        )
+    else:
+        fix = (
+            f"Run <code>npm ci --prefix web</code> in <code>{html.escape(str(REPO_ROOT))}</code> (npm comes with "
+            "Node.js), then open this tab again: no restart needed."
+        )
+    return (
+        "<p>The in-browser page needs onnxruntime-web's files "
+        f"(<code>{'</code>, <code>'.join(RUNTIME_FILES)}</code>), which npm installs. {fix}</p>"
     )
 
 

@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw
 
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
 from pix2pix_hub.edges import edge_f_score, edges_from_photo
+from pix2pix_hub.translate import main as translate_main
 from space.forward import SharedForward, model_for
 from space.handlers import ink_edges, output_size
 from space.launch import start_app
@@ -230,14 +231,14 @@ REFUSED = {  # one limit, in the app's words (not PIL's, whose own error thresho
     "huge_10000x10000.png": r"huge_10000x10000.png: image is too large \(100.0 megapixels\); the limit is 89.5 megapix",
     "over_the_size_limit.png": "(?i)exceeds|too large|413",
 }
-TRANSLATED = {  # input kind -> output size: the input's aspect, long side within 256..1024
-    "sixteen_bit.png": (256, 192),
-    "cmyk.jpg": (256, 192),
-    "palette.png": (256, 256),
-    "rgba.png": (256, 256),
-    "grayscale.png": (256, 256),
-    "one_pixel.png": (256, 256),
-    "animated.gif": (256, 256),
+TRANSLATED = {  # input kind -> output size: the input's, as from the pipeline and the CLI
+    "sixteen_bit.png": (64, 48),
+    "cmyk.jpg": (80, 60),
+    "palette.png": (100, 100),
+    "rgba.png": (64, 64),
+    "grayscale.png": (64, 64),
+    "one_pixel.png": (1, 1),
+    "animated.gif": (64, 64),
 }
 
 
@@ -329,11 +330,19 @@ def test_keep_full_resolution_refuses_images_over_its_limit_in_plain_words(clien
         client.predict("sat2map", handle_file(str(huge)), True, api_name="/translate")
 
 
-def test_outputs_keep_the_aspect_ratio_with_a_sensible_size():
-    assert output_size((1, 1)) == (256, 256)
+def test_outputs_have_the_inputs_size_up_to_a_long_side_of_1024():
+    assert output_size((1, 1)) == (1, 1)
     assert output_size((300, 200)) == (300, 200)
     assert output_size((8000, 4000)) == (1024, 512)
-    assert output_size((1, 1000)) == (1, 1000)
+    assert output_size((1, 3000)) == (1, 1024)
+
+
+@pytest.mark.parametrize("kind", ["one_pixel.png", "cmyk.jpg"])
+def test_the_app_and_the_command_line_give_a_small_image_the_same_output_size(kind, client, tmp_path):
+    image = _make_bad_input(kind, tmp_path)
+    assert translate_main([str(image), "--model", str(REPO_ROOT / "weights/sat2map"), "--out", str(tmp_path)]) == 0
+    from_cli = Image.open(tmp_path / f"{image.stem}.png")
+    assert _translate(client, "sat2map", image).size == from_cli.size == Image.open(image).size
 
 
 def test_an_edges_sketch_is_inked_like_the_data_black_one_pixel_lines_on_white_at_256():
@@ -408,8 +417,10 @@ def test_browser_bad_upload_shows_a_message_naming_the_file_clears_the_last_resu
     _wait_for_image(page, "#upload-output")
     page.wait_for_function("() => document.querySelector('#latency').innerText.includes(' ms')")
     page.locator("#upload-input input[type=file]").set_input_files(str(_make_bad_input("truncated.jpg", tmp_path)))
+    page.get_by_text("truncated.jpg: cannot decode image").wait_for(timeout=60_000)  # refused as it arrives
+    page.wait_for_function("() => document.querySelectorAll('#upload-input img').length === 0")
     page.click("#upload-button")
-    page.get_by_text("truncated.jpg: cannot decode image").wait_for(timeout=60_000)
+    page.get_by_text("No image given: upload one or pick an example.").wait_for(timeout=60_000)
     assert page.get_by_text("Traceback").count() == 0
     # the previous image's latency and output must not stay beside the failed one
     page.wait_for_function("() => !document.querySelector('#latency').innerText.includes(' ms')")
@@ -421,6 +432,17 @@ def test_browser_bad_upload_shows_a_message_naming_the_file_clears_the_last_resu
     _wait_for_image(page, "#upload-input")
     page.click("#upload-button")
     _wait_for_image(page, "#upload-output")
+
+
+def test_browser_a_file_that_is_not_an_image_is_refused_on_upload_and_the_input_keeps_its_layout(page, tmp_path):
+    height = page.eval_on_selector("#upload-input", "e => e.getBoundingClientRect().height")
+    page.locator("#upload-input input[type=file]").set_input_files(str(_make_bad_input("not_an_image.png", tmp_path)))
+    page.get_by_text("not_an_image.png: not an image file in a format we read").wait_for(timeout=60_000)
+    page.wait_for_function("() => document.querySelectorAll('#upload-input img').length === 0")  # no broken icon
+    assert page.eval_on_selector("#upload-input", "e => e.getBoundingClientRect().height") >= height - 2
+    _screenshot(page, "app-not-an-image.png")
+    page.locator("#upload-input input[type=file]").set_input_files(str(get_task("sat2map").examples[0].input))
+    _wait_for_image(page, "#upload-input")  # the same box takes the next upload
 
 
 @pytest.mark.parametrize("task", ["facades_label2photo", "cityscapes_photo2label"])  # real photo, real label map

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -91,3 +92,44 @@ def test_bad_arguments_get_a_plain_error_and_exit_status_2(model, photos, tmp_pa
     assert main([*arguments, "--model", str(model), "--out", str(tmp_path / "out")]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def over_pil_limit(tmp_path_factory) -> Path:
+    """A 9500x9500 PNG: 90.25 megapixels, just over PIL's 89.5; 1-bit, so quick to write and to read."""
+    path = tmp_path_factory.mktemp("large") / "large.png"
+    Image.new("1", (9500, 9500), 1).save(path)
+    return path
+
+
+def test_resize_mode_refuses_an_image_over_89_5_megapixels_naming_tiled_modes_limit_and_the_flag(
+    model, over_pil_limit, tmp_path, capsys
+):
+    assert main([str(over_pil_limit), "--model", str(model), "--out", str(tmp_path / "out")]) == 1
+    assert (
+        "large.png: image is too large (90.2 megapixels); the limit is 89.5 megapixels (--mode tiled takes up to "
+        "268.4, --max_megapixels N sets the limit)"
+    ) in capsys.readouterr().err
+
+
+def test_tiled_mode_translates_an_image_over_89_5_megapixels(model, over_pil_limit, tmp_path):
+    out = tmp_path / "out"
+    arguments = ["--mode", "tiled", "--scale", "0.03"]  # decoded whole, translated at 285x285: a quick test
+    assert main([str(over_pil_limit), "--model", str(model), "--out", str(out), *arguments]) == 0
+    with warnings.catch_warnings():  # reading its header is all this needs; PIL warns about the size
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        assert Image.open(out / "large.png").size == (9500, 9500)
+
+
+def test_max_megapixels_sets_the_limit_in_any_mode_and_0_lifts_it(model, photos, tmp_path, capsys):
+    aerial = str(photos / "aerial1.jpg")  # 520x610: 0.32 megapixels
+    common = ["--model", str(model), "--out", str(tmp_path / "out")]
+    assert main([aerial, *common, "--mode", "tiled", "--max_megapixels", "0.2"]) == 1
+    assert (
+        "image is too large (0.3 megapixels); the limit is 0.2 megapixels (--max_megapixels" in capsys.readouterr().err
+    )
+    assert main([aerial, *common, "--mode", "resize", "--max_megapixels", "0.4"]) == 0
+    assert main([aerial, *common, "--max_megapixels", "0"]) == 0
+    with pytest.raises(SystemExit):
+        main([aerial, *common, "--max_megapixels", "-1"])
+    assert "--max_megapixels must be 0 (no limit) or more" in capsys.readouterr().err

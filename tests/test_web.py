@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -26,10 +27,11 @@ from pix2pix_hub import Pix2PixGenerator, export_web
 from pix2pix_hub.images import image_to_tensor, tensor_to_image
 from pix2pix_hub.inference.fast.int8 import MIN_PSNR
 from pix2pix_hub.inference.web import draw_web_masks
+from space import web_tab
 from space.launch import free_port
 from space.tasks import TASKS, get_task
 from space.ui import build_demo
-from space.web_tab import WEB_DIR, build_site, serve_static, show_page
+from space.web_tab import PAGE_FILES, WEB_DIR, build_site, serve_static, show_page
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -306,12 +308,28 @@ def test_the_export_cli_refuses_bad_input_in_plain_words(tmp_path, capsys):
     assert not out.exists()
 
 
-def test_the_tab_says_in_plain_words_when_the_browser_runtime_is_not_installed(monkeypatch, tmp_path):
-    monkeypatch.setenv("PIX2PIX_WEB_RUNTIME", str(tmp_path / "no-npm-here"))
+def test_the_tab_says_exactly_what_to_run_without_the_browser_runtime_and_works_once_it_is_there(
+    app_with_tiny_models, tmp_path
+):
+    runtime = tmp_path / "web" / "node_modules" / "onnxruntime-web" / "dist"
     build_site.cache_clear()  # a site built by an earlier test would hide the missing runtime
-    text = show_page("facades_label2photo")
-    assert "cannot start on this server" in text and "run `npm ci --prefix web`" in text
-    assert "<iframe" not in text
+    with pytest.MonkeyPatch.context() as patch:  # a checkout without `npm ci`: web_tab's default folder is missing
+        patch.setattr(web_tab, "WEB_DIR", tmp_path / "web")
+        patch.setattr(web_tab, "REPO_ROOT", tmp_path)
+        for name in PAGE_FILES:
+            (tmp_path / "web").mkdir(exist_ok=True)
+            shutil.copyfile(REPO_ROOT / "web" / name, tmp_path / "web" / name)
+        text = show_page("facades_label2photo")
+        assert f"Run <code>npm ci --prefix web</code> in <code>{tmp_path}</code>" in text, text
+        assert "no restart needed" in text and "--runtime" not in text and "<iframe" not in text
+        shutil.copytree(REPO_ROOT / "web/node_modules/onnxruntime-web/dist", runtime)  # what npm ci installs
+        text = show_page("facades_label2photo")  # the same process: the tab opened again
+        assert "<iframe" in text and (build_site() / "models" / "runtime" / "ort.wasm.min.mjs").is_file()
+        build_site.cache_clear()
+        patch.setenv("PIX2PIX_WEB_RUNTIME", str(tmp_path / "elsewhere"))
+        text = show_page("facades_label2photo")
+        assert f"PIX2PIX_WEB_RUNTIME points at <code>{tmp_path / 'elsewhere'}</code>" in text, text
+    build_site.cache_clear()
 
 
 @pytest.fixture(scope="module")

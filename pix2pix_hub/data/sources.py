@@ -231,12 +231,22 @@ def is_dataset_folder(path: Path) -> bool:
     )
 
 
+def looks_like_a_path(dataset: str) -> bool:
+    """A name no Hub id can be (ids are `name` or `org/name`): `../data/facades`, `/data/x`, `~/x`, `a/b/c`."""
+    return dataset.startswith((".", "/", "~")) or dataset.count("/") > 1 or "\\" in dataset
+
+
 def load_table(spec: DataSpec) -> dict[str, datasets.Dataset]:
     path = Path(spec.dataset)
     if path.is_dir() and ((path / "dataset_dict.json").is_file() or (path / "state.json").is_file()):
         loaded = datasets.load_from_disk(str(path))
     elif path.is_file() and path.suffix == ".parquet":
         loaded = datasets.load_dataset("parquet", data_files=str(path), cache_dir=spec.cache_dir)
+    elif not path.exists() and looks_like_a_path(spec.dataset):
+        raise FileNotFoundError(
+            f"{spec.dataset}: no such folder ({path.resolve()}). --dataset takes a folder of pairs on this machine "
+            "(layouts: README, Training data) or a 🤗 dataset id such as huggan/facades"
+        )
     else:  # a Hub id (`huggan/facades`) or a local folder of data files
         loaded = datasets.load_dataset(spec.dataset, spec.dataset_config, cache_dir=spec.cache_dir)
     if isinstance(loaded, datasets.Dataset):

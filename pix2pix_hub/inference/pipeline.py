@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..images import image_pixels, open_image, pixels_to_tensor, prepare_image, tensor_to_image
+from ..images import MAX_PIXELS, image_pixels, open_image, pixels_to_tensor, prepare_image, tensor_to_image
 from ..networks import Pix2PixGenerator
 from .fast.int8 import Int8Calibration, find_calibration
 from .interface import InferenceGenerator, Size, size_text
@@ -49,7 +49,8 @@ class Pix2PixPipeline:
     the input before a `full` or `tiled` translation (the output comes back at the input's size), `tiling` sets the
     tile side, overlap and statistics proxy (`Tiling`; by default tiles of 4 grid cells overlapping by one).
     The `full` and `tiled` modes run in float32: on the CPU through ONNX Runtime with dynamic height and width,
-    except tiles whose norms share statistics, which run in PyTorch.
+    except tiles whose norms share statistics, which run in PyTorch. Images over `max_pixels` are refused (default:
+    PIL's 89.5-megapixel decompression-bomb threshold; None takes any size).
     """
 
     def __init__(
@@ -63,6 +64,7 @@ class Pix2PixPipeline:
         mode: str = "resize",
         scale: float = 1.0,
         tiling: Tiling | None = None,
+        max_pixels: int | None = MAX_PIXELS,
     ):
         check_mode(mode)
         if not (isinstance(scale, (int, float)) and scale > 0):
@@ -82,7 +84,7 @@ class Pix2PixPipeline:
         self.backend, self.precision = self.runner.backend, self.runner.precision
         height, width = self.runner.size
         self.image_size: Size = height if height == width else (height, width)  # an int for a square, as ever
-        self.mode, self.scale = mode, float(scale)
+        self.mode, self.scale, self.max_pixels = mode, float(scale), max_pixels
         self.any_size = AnySizeTranslator(self.runner, mode, tiling) if mode != "resize" else None
 
     def warm_up(self) -> Pix2PixPipeline:
@@ -101,6 +103,7 @@ class Pix2PixPipeline:
         mode: str = "resize",
         scale: float = 1.0,
         tiling: Tiling | None = None,
+        max_pixels: int | None = MAX_PIXELS,
         **hub_kwargs,
     ) -> Pix2PixPipeline:
         """Load a generator saved with `save_pretrained` (a local folder or a Hub repo id, `subfolder=` for one model
@@ -120,6 +123,7 @@ class Pix2PixPipeline:
             mode=mode,
             scale=scale,
             tiling=tiling,
+            max_pixels=max_pixels,
         )
 
     def __call__(
@@ -149,11 +153,10 @@ class Pix2PixPipeline:
         output = self.any_size(source, seed)
         return output if output.size == image.size else output.resize(image.size, Image.Resampling.BICUBIC)
 
-    @staticmethod
-    def _load(item: ImageInput, index: int) -> Image.Image:
+    def _load(self, item: ImageInput, index: int) -> Image.Image:
         if isinstance(item, (str, Path)):
-            return open_image(item)
-        return prepare_image(item, name=f"image {index}")
+            return open_image(item, self.max_pixels)
+        return prepare_image(item, name=f"image {index}", max_pixels=self.max_pixels)
 
     def model_input(self, image: Image.Image) -> np.ndarray:
         """The image resized to the model's input size, as uint8 (H, W, C) in the model's channels."""
