@@ -16,6 +16,8 @@ from pix2pix_hub import Pix2PixGenerator
 from pix2pix_hub.data import DataSpec, load_splits
 from pix2pix_hub.evaluation.evaluate import evaluate, evaluation_view, main, sample_grid
 from pix2pix_hub.evaluation.metrics import mean_metrics, pair_metrics
+from pix2pix_hub.evaluation.realism import realism
+from pix2pix_hub.images import tensor_to_image
 from pix2pix_hub.inference.fast.int8 import METRIC_TOLERANCES
 from tests.paired_data import smooth_image, write_ab_folder
 from tests.test_int8 import random_input_calibration
@@ -81,6 +83,16 @@ def test_eval_mode_scores_do_not_depend_on_the_batch_size(held_out):
     dataset = evaluation_view(held_out, argparse.Namespace(**vars(DATA_FLAGS), skip_bad_images=False), generator)
     one, batched = evaluate(generator, dataset, batch_size=1), evaluate(generator, dataset, batch_size=4)
     assert one.metrics == pytest.approx(batched.metrics, rel=1e-6)
+
+
+def test_realism_is_reported_per_level_beside_the_floor_of_the_split_targets(held_out):
+    generator = Pix2PixGenerator("resnet_6blocks", ngf=4, inference_mode="eval")
+    dataset = evaluation_view(held_out, argparse.Namespace(**vars(DATA_FLAGS), skip_bad_images=False), generator)
+    result = evaluate(generator, dataset, seed=1)
+    targets = [tensor_to_image(dataset[index]["target"]) for index in range(len(dataset))]
+    assert result.metrics["swd_floor"] == realism(targets, targets, seed=1).mean_floor
+    assert {"swd_32", "swd_16", "swd_floor_32", "swd_floor_16"} <= set(result.metrics)
+    assert result.metrics["swd"] > result.metrics["swd_floor"]  # an untrained network's outputs: far from real
 
 
 @pytest.mark.parametrize("inference_mode", ["eval", "paper"])
