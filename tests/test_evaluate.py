@@ -121,5 +121,19 @@ def test_cli_writes_metrics_and_a_grid_for_a_saved_model(tmp_path, capsys):
     assert json.loads(printed.out)["l1"] == report["l1"]  # stdout is the report alone; stderr says where it went
     assert f"Wrote {tmp_path / 'ev' / 'metrics.json'} and {tmp_path / 'ev' / 'grid.png'}" in printed.err
     assert Image.open(tmp_path / "ev" / "grid.png").size == (96, 64)
+    first = main(
+        [
+            *flags,
+            "--split",
+            "test",
+            "--eval_split_fraction",
+            "0.25",
+            "--max_pairs",
+            "1",
+            "--output_dir",
+            str(tmp_path / "one"),
+        ]
+    )
+    assert first["num_pairs"] == 1 and "swd" in report and "swd" not in first  # realism needs 2 pairs at least
     with pytest.raises(ValueError, match="no split 'test'"):
         main([*flags, "--split", "test", "--eval_split_fraction", "0", "--output_dir", str(tmp_path / "none")])

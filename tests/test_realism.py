@@ -15,6 +15,7 @@ import torch
 from PIL import Image, ImageFilter
 
 from pix2pix_hub.evaluation.realism import laplacian_pyramid, realism, split_halves
+from pix2pix_hub.evaluation.sequence import sequence_metrics
 
 MOSAIC = Path(__file__).parent / "fixtures" / "realism" / "facades_photos_64px.jpg"
 TILE = 64
@@ -89,6 +90,13 @@ def test_halves_are_disjoint_equal_and_in_time_order_for_video():
         4,
         5,
     ]
+
+
+def test_a_videos_realism_compares_its_first_half_with_its_second(photos):
+    frames = [Image.fromarray(photo) for photo in photos[:8]]
+    metrics = sequence_metrics(frames, frames)
+    assert metrics["swd_floor"] == realism(photos[:8], photos[:8], in_order=True).mean_floor
+    assert metrics["swd_floor"] != realism(photos[:8], photos[:8]).mean_floor  # not the shuffled halves
 
 
 def test_outputs_equal_to_their_targets_score_exactly_the_floor(photos):

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 
 from ..data import PairedImageDataset, PairSource, collate_pairs, load_splits
 from ..data.arguments import add_data_arguments, data_spec, preprocessing
@@ -120,6 +120,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--batch_size", type=int, default=EVAL_BATCH_SIZE)
     parser.add_argument(
+        "--max_pairs",
+        type=int,
+        default=None,
+        help="score only the first N pairs of the split (quicker; the report says how many were scored)",
+    )
+    parser.add_argument(
         "--seed", type=int, default=0, help="dropout noise of 'paper' inference mode, and the realism score's draws"
     )
     parser.add_argument("--device", default=None, help="cuda or cpu (default: cuda when available)")
@@ -155,6 +161,8 @@ def main(argv: list[str] | None = None) -> dict:
     generator = Pix2PixGenerator.from_pretrained(args.model)
     train_pairs, pairs, description = load_splits(data_spec(args), args.split)
     dataset = evaluation_view(pairs, args, generator)
+    if args.max_pairs is not None and args.max_pairs < len(dataset):
+        dataset = Subset(dataset, range(args.max_pairs))
     bounds = None
     if args.bounds or args.judge or args.label_maps:
         judge = Judge.from_pretrained(args.judge) if args.judge else None
