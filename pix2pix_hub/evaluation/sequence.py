@@ -3,8 +3,8 @@ change.
 
 A video generated frame by frame can match each real frame on average and still flicker; the mean absolute change
 between consecutive frames, set beside the real video's, says how much (Everybody Dance Now's temporal smoothing).
-Realism (`realism.py`) splits the frames in time order, first half against second half: neighbouring frames are
-near copies, so shuffled halves would compare each generated frame with the real frames beside its own target.
+Realism (`realism.py`) compares the generated frames with the real ones as it compares images (its docstring says
+why the halves are shuffled for a video too).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def sequence_metrics(outputs: list[Image.Image], reals: list[Image.Image]) -> di
     real sequence."""
     metrics = mean_metrics([pair_metrics(output, real) for output, real in zip(outputs, reals, strict=True)])
     if len(outputs) >= 2:
-        metrics |= realism(outputs, reals, in_order=True).metrics()
+        metrics |= realism(outputs, reals).metrics()
     return metrics | {"temporal_change": temporal_change(outputs), "temporal_change_real": temporal_change(reals)}
 
 
