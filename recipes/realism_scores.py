@@ -12,7 +12,7 @@ held-out split it was scored on, at the size it was trained at:
   frames (`pix2pix_hub.evaluation.sequence`).
 Writes OUT.json (per model: images, the mean score and floor, per level), OUT.jpg (per model one row: input |
 output | a real image of the split), each bundled folder's `eval/realism.json` and the "Realism" section of its card
-(`model_cards/realism.md`, after the card's results). One thread.
+(`model_cards/realism.md`, after the card's results) with the SWD among its model-index results. One thread.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 
 import torch
+from huggingface_hub import EvalResult, ModelCard
 from jinja2 import Template
 from PIL import Image, ImageDraw
 from torch.utils.data import Subset
@@ -191,6 +192,26 @@ def with_section(card: str, section: str) -> str:
     return "".join(lines[:start]) + section.strip() + "\n\n" + "".join(lines[end:])
 
 
+def with_index_entries(card: str, entry: dict) -> str:
+    """`card` with the model's SWD (mean of levels, finest level) among its model-index evaluation results, the
+    metadata the Hub shows, when it lists any (the first result's task and data set); earlier SWD entries replaced."""
+    parsed = ModelCard(card)
+    results = parsed.data.eval_results
+    if not results:
+        return card
+    finest = next(iter(entry["levels"]))
+    values = {"swd": entry["swd"], f"swd_{finest}": entry["levels"][finest]["swd"]}
+    names = {"swd": "realism SWD x10³ (mean of levels)", f"swd_{finest}": f"realism SWD x10³ ({finest} px level)"}
+    kept = [result for result in results if not result.metric_type.startswith("swd")]
+    first = results[0]
+    data = {"task_type": first.task_type, "dataset_type": first.dataset_type, "dataset_name": first.dataset_name}
+    data["dataset_split"] = first.dataset_split
+    added = [EvalResult(**data, metric_type=key, metric_name=names[key], metric_value=round(values[key], 1))
+             for key in values]  # fmt: skip
+    parsed.data.eval_results = kept + added
+    return str(parsed)
+
+
 def write_model_files(report: dict) -> None:
     """Each bundled folder's eval/realism.json and the Realism section of its card(s)."""
     folders: dict[Path, list[str]] = {}
@@ -206,8 +227,10 @@ def write_model_files(report: dict) -> None:
         cards = {folder / "README.md": "eval/realism.json"}
         cards |= {card: "../eval/realism.json" for card in folder.glob("*/README.md")}  # a CycleGAN's directions
         for card, link in cards.items():
-            section = template.render(values | {"eval_link": link})
-            atomic_write_text(card, with_section(card.read_text(encoding="utf-8"), section))
+            text = with_section(card.read_text(encoding="utf-8"), template.render(values | {"eval_link": link}))
+            if len(names) == 1:  # one model in the folder: its Hub evaluation results too
+                text = with_index_entries(text, report["models"][names[0]])
+            atomic_write_text(card, text)
 
 
 def main(argv: list[str] | None = None) -> None:
