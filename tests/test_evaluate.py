@@ -85,14 +85,15 @@ def test_eval_mode_scores_do_not_depend_on_the_batch_size(held_out):
     assert one.metrics == pytest.approx(batched.metrics, rel=1e-6)
 
 
-def test_realism_is_reported_per_level_beside_the_floor_of_the_split_targets(held_out):
+def test_realism_is_reported_per_level_beside_the_floor_of_the_split_targets_and_c2st_on_request(held_out):
     generator = Pix2PixGenerator("resnet_6blocks", ngf=4, inference_mode="eval")
     dataset = evaluation_view(held_out, argparse.Namespace(**vars(DATA_FLAGS), skip_bad_images=False), generator)
-    result = evaluate(generator, dataset, seed=1)
+    result = evaluate(generator, dataset, seed=1, two_sample_test=True)
     targets = [tensor_to_image(dataset[index]["target"]) for index in range(len(dataset))]
     assert result.metrics["swd_floor"] == realism(targets, targets, seed=1).mean_floor
     assert {"swd_32", "swd_16", "swd_floor_32", "swd_floor_16"} <= set(result.metrics)
     assert result.metrics["swd"] > result.metrics["swd_floor"]  # an untrained network's outputs: far from real
+    assert 0 <= result.metrics["c2st_accuracy"] <= 1 and "c2st_accuracy" not in evaluate(generator, dataset).metrics
 
 
 @pytest.mark.parametrize("inference_mode", ["eval", "paper"])

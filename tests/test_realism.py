@@ -1,13 +1,10 @@
 """pix2pix_hub.evaluation.realism: the multi-scale SWD sees blur, checkerboards and colour casts; real images score
 the real-vs-real floor; the draws are seeded.
 
-The images are 64 real facade photos at 64x64 (pyramid levels 64, 32 and 16), cut from
-tests/fixtures/realism/facades_photos_64px.jpg (see the README beside it).
+The images are 64 real facade photos at 64x64 (pyramid levels 64, 32 and 16), `tests/facade_photos.py`.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,20 +13,15 @@ from PIL import Image, ImageFilter
 
 from pix2pix_hub.evaluation.realism import laplacian_pyramid, realism, split_halves
 from pix2pix_hub.evaluation.sequence import sequence_metrics
+from tests.facade_photos import facade_photos
 
-MOSAIC = Path(__file__).parent / "fixtures" / "realism" / "facades_photos_64px.jpg"
-TILE = 64
 DRAWS = 16  # random 32-image real sets, to measure how much the floor itself moves
 TOLERANCE_SIGMAS = 3
 
 
 @pytest.fixture(scope="module")
 def photos() -> np.ndarray:
-    mosaic = np.asarray(Image.open(MOSAIC).convert("RGB"))
-    rows, columns = mosaic.shape[0] // TILE, mosaic.shape[1] // TILE
-    return np.stack(
-        [mosaic[r * TILE : (r + 1) * TILE, c * TILE : (c + 1) * TILE] for r in range(rows) for c in range(columns)]
-    )
+    return facade_photos()
 
 
 @pytest.fixture(scope="module")

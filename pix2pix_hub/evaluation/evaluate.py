@@ -33,6 +33,7 @@ from ..networks import Pix2PixGenerator
 from .judges import LABEL_SETS, Bounds, Judge, mean_target
 from .metrics import mean_metrics, pair_metrics
 from .realism import realism
+from .two_sample import classifier_two_sample_test
 
 EVAL_BATCH_SIZE = 8
 GRID_ROWS = 4
@@ -69,12 +70,14 @@ def evaluate(
     num_workers: int = 0,
     bounds: Bounds | None = None,
     int8_calibration: Int8Calibration | None = None,
+    two_sample_test: bool = False,
 ) -> Evaluation:
     """Translate every pair of `dataset` (its evaluation view) and score outputs against targets (and `bounds`).
 
     The model itself (float32 PyTorch, any input size) by default; with `int8_calibration`, the int8 CPU path
     (images at the calibration's size only). The realism keys (`swd`, `swd_floor`, `swd_<level>`, ...) need at
-    least 2 pairs and are left out for fewer.
+    least 2 pairs and are left out for fewer; `two_sample_test` adds `c2st_accuracy` (`two_sample.py`: a small CNN
+    trained for seconds, so off by default).
     """
     if int8_calibration is None:
         run = Runner(generator, device, backend="torch")
@@ -97,6 +100,8 @@ def evaluate(
     metrics = mean_metrics(per_image)
     if len(per_image) >= 2:
         metrics |= realism(output_pixels, target_pixels, seed).metrics()
+        if two_sample_test:
+            metrics["c2st_accuracy"] = classifier_two_sample_test(output_pixels, target_pixels, seed)
     return Evaluation(metrics, len(per_image), sample_grid(rows), skipped, bounds.compute() if bounds else {})
 
 
@@ -151,6 +156,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=["float32", "int8"],
         help="int8: the CPU path of a model calibrated with python -m pix2pix_hub.calibrate_int8",
     )
+    parser.add_argument(
+        "--two_sample_test",
+        action="store_true",
+        help="also train a small CNN to tell outputs from real targets (c2st_accuracy: 0.5 = it cannot)",
+    )
     add_data_arguments(parser)
     return parser.parse_args(argv)
 
@@ -175,7 +185,15 @@ def main(argv: list[str] | None = None) -> dict:
                 f"--precision int8: {args.model} has no int8 calibration (python -m pix2pix_hub.calibrate_int8)"
             )
     result = evaluate(
-        generator, dataset, args.batch_size, args.device, args.seed, args.dataloader_num_workers, bounds, calibration
+        generator,
+        dataset,
+        args.batch_size,
+        args.device,
+        args.seed,
+        args.dataloader_num_workers,
+        bounds,
+        calibration,
+        args.two_sample_test,
     )
     report = {
         "model": args.model,
