@@ -7,8 +7,10 @@
 
 Each run is scored with `python -m pix2pix_hub.evaluate` once per judge (in `<run>/judged/<judge name>/`), at the
 size it was trained at; the real photos (upper bound) and the mean training photo (lower bound) are scored by every
-judge too. `--out X` writes X.json (every number, each run's steps and wall time from its training.json), X.md (the
-table) and X.jpg (the first rows of the split: source, each run's output, the real target).
+judge too. Each run's realism (`pix2pix_hub.evaluation.realism`: SWD x10³ as the mean of pyramid levels and at the
+finest level) stands beside the real-vs-real floor of the split, in the real photos' row. `--out X` writes X.json
+(every number, each run's steps and wall time from its training.json), X.md (the table) and X.jpg (the first rows of
+the split: source, each run's output, the real target).
 """
 
 from __future__ import annotations
@@ -47,15 +49,31 @@ def run_facts(run: Path) -> dict:
     return {"steps": record["steps"], "minutes": round(record["wall_time_s"] / 60, 1), "method": record["method"]}
 
 
+def realism_of(report: dict) -> dict:
+    """A report's realism: SWD x10³ as the mean of levels and at the finest level, and the real-vs-real floor."""
+    finest = max(int(name.rsplit("_", 1)[1]) for name in report if name.startswith("swd_floor_"))
+    return {
+        "swd": report["swd"],
+        "swd_finest": report[f"swd_{finest}"],
+        "finest_level": finest,
+        "floor": {"swd": report["swd_floor"], "swd_finest": report[f"swd_floor_{finest}"]},
+    }
+
+
 def table(results: dict, judges: list[str]) -> str:
-    """Markdown: one row per run and the two bounds, one column group per judge."""
-    header = "| | steps | minutes | " + " | ".join(f"{score} ({judge})" for judge in judges for score in SCORES) + " |"
-    lines = [header, "|---" * (3 + len(judges) * len(SCORES)) + "|"]
+    """Markdown: one row per run and the two bounds, one column group per judge, then realism (SWD: the real
+    photos' row holds the real-vs-real floor)."""
+    scores = " | ".join(f"{score} ({judge})" for judge in judges for score in SCORES)
+    header = f"| | steps | minutes | {scores} | SWD x10³ (mean of levels) | SWD x10³ (finest level) |"
+    lines = [header, "|---" * (5 + len(judges) * len(SCORES)) + "|"]
     for label, result in results["runs"].items():
         values = [f"{result['judges'][judge][score]:.3f}" for judge in judges for score in SCORES]
+        values += [f"{result['realism']['swd']:.1f}", f"{result['realism']['swd_finest']:.1f}"]
         lines.append(f"| {label} | {result['steps']} | {result['minutes']} | " + " | ".join(values) + " |")
+    floor = next(iter(results["runs"].values()))["realism"]["floor"]
     for bound in ("real_target", "mean_training_target"):
         values = [f"{results['bounds'][judge][bound][score]:.3f}" for judge in judges for score in SCORES]
+        values += [f"{floor['swd']:.1f}", f"{floor['swd_finest']:.1f}"] if bound == "real_target" else ["", ""]
         lines.append(f"| {bound.replace('_', ' ')} | | | " + " | ".join(values) + " |")
     return "\n".join(lines) + "\n"
 
@@ -94,6 +112,7 @@ def main(argv: list[str] | None = None) -> None:
         results["runs"][label] = run_facts(run) | {
             "judges": {name: report["judge"]["output"] for name, report in reports.items()},
             "l1": next(iter(reports.values()))["l1"],
+            "realism": realism_of(next(iter(reports.values()))),
         }
         for name, report in reports.items():
             bounds = {key: report["judge"][key] for key in ("real_target", "mean_training_target")}

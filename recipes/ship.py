@@ -172,6 +172,14 @@ def result_rows(shipped: dict, float32: dict) -> list[dict[str, str]]:
                 "float32": f"{float32['label_maps']['output'][name]:.4f}",
             }
         )
+    if "swd" in shipped:  # realism: the real-target column holds the real-vs-real floor
+        finest = max(int(name.rsplit("_", 1)[1]) for name in shipped if name.startswith("swd_floor_"))
+        for key, label in (("swd", "mean of levels"), (f"swd_{finest}", f"finest level, {finest} px")):
+            floor = shipped[key.replace("swd", "swd_floor")]
+            rows.append(
+                {"key": key, "name": f"realism SWD x10³ ({label})", "model": f"{shipped[key]:.1f}", "mean": "",
+                 "real": f"{floor:.1f}", "float32": f"{float32[key]:.1f}"}
+            )  # fmt: skip
     judged = shipped.get("judge", {})
     for name, value in judged.get("output", {}).items():
         rows.append(

@@ -16,6 +16,8 @@ from pix2pix_hub import Pix2PixGenerator
 from pix2pix_hub.data import DataSpec, load_splits
 from pix2pix_hub.evaluation.evaluate import evaluate, evaluation_view, main, sample_grid
 from pix2pix_hub.evaluation.metrics import mean_metrics, pair_metrics
+from pix2pix_hub.evaluation.realism import realism
+from pix2pix_hub.images import tensor_to_image
 from pix2pix_hub.inference.fast.int8 import METRIC_TOLERANCES
 from tests.paired_data import smooth_image, write_ab_folder
 from tests.test_int8 import random_input_calibration
@@ -83,6 +85,17 @@ def test_eval_mode_scores_do_not_depend_on_the_batch_size(held_out):
     assert one.metrics == pytest.approx(batched.metrics, rel=1e-6)
 
 
+def test_realism_is_reported_per_level_beside_the_floor_of_the_split_targets_and_c2st_on_request(held_out):
+    generator = Pix2PixGenerator("resnet_6blocks", ngf=4, inference_mode="eval")
+    dataset = evaluation_view(held_out, argparse.Namespace(**vars(DATA_FLAGS), skip_bad_images=False), generator)
+    result = evaluate(generator, dataset, seed=1, two_sample_test=True)
+    targets = [tensor_to_image(dataset[index]["target"]) for index in range(len(dataset))]
+    assert result.metrics["swd_floor"] == realism(targets, targets, seed=1).mean_floor
+    assert {"swd_32", "swd_16", "swd_floor_32", "swd_floor_16"} <= set(result.metrics)
+    assert result.metrics["swd"] > result.metrics["swd_floor"]  # an untrained network's outputs: far from real
+    assert 0 <= result.metrics["c2st_accuracy"] <= 1 and "c2st_accuracy" not in evaluate(generator, dataset).metrics
+
+
 @pytest.mark.parametrize("inference_mode", ["eval", "paper"])
 def test_int8_scores_come_from_the_int8_graph_within_the_calibration_tolerances(held_out, inference_mode):
     torch.manual_seed(0)
@@ -109,5 +122,19 @@ def test_cli_writes_metrics_and_a_grid_for_a_saved_model(tmp_path, capsys):
     assert json.loads(printed.out)["l1"] == report["l1"]  # stdout is the report alone; stderr says where it went
     assert f"Wrote {tmp_path / 'ev' / 'metrics.json'} and {tmp_path / 'ev' / 'grid.png'}" in printed.err
     assert Image.open(tmp_path / "ev" / "grid.png").size == (96, 64)
+    first = main(
+        [
+            *flags,
+            "--split",
+            "test",
+            "--eval_split_fraction",
+            "0.25",
+            "--max_pairs",
+            "1",
+            "--output_dir",
+            str(tmp_path / "one"),
+        ]
+    )
+    assert first["num_pairs"] == 1 and "swd" in report and "swd" not in first  # realism needs 2 pairs at least
     with pytest.raises(ValueError, match="no split 'test'"):
         main([*flags, "--split", "test", "--eval_split_fraction", "0", "--output_dir", str(tmp_path / "none")])

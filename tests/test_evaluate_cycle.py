@@ -37,6 +37,9 @@ def test_a_two_direction_folder_is_scored_with_cycle_l1_and_every_judges_shares(
     report = main([*flags, "--output_dir", str(tmp_path / "scores"), *sum((["--judge", str(j)] for j in judges), [])])
 
     assert report["num_images"] == 12 + 10 and 0 < report["cycle_l1_A"] < 1 and 0 < report["cycle_l1_B"] < 1
+    for direction in ("AtoB", "BtoA"):  # realism, unpaired: translations against the target domain's test images
+        assert report[f"{direction}_swd"] > 0 and report[f"{direction}_swd_floor"] > 0
+        assert {f"{direction}_swd_32", f"{direction}_swd_floor_16"} <= set(report)
     for judge_folder in judges:
         judge = DomainJudge.from_pretrained(judge_folder)
         name = judge_folder.name

@@ -4,8 +4,9 @@ Cycle consistency is measured on both test domains (`cycle_l1_A` = mean |F(G(x))
 likewise for B). When the test split is aligned (facades, maps or Cityscapes read unpaired), the paired metrics of
 `metrics.py` apply to each direction too (`AtoB_l1`, `BtoA_ssim`, ...). With domain judges (`domain_judge.py`), the
 share of translated test images each judge assigns to the target domain, beside the share for real target images
-and for the untranslated inputs. The grid shows x | G(x) | F(G(x)) and y | F(y) | G(F(y)) for the first few test
-images of each domain.
+and for the untranslated inputs. Realism per direction (`realism.py`), unpaired: the translations into B against the
+real B test images (`AtoB_swd`, `AtoB_swd_floor`, `AtoB_swd_<level>`, ...), and likewise into A. The grid shows
+x | G(x) | F(G(x)) and y | F(y) | G(F(y)) for the first few test images of each domain.
 
     python -m pix2pix_hub.evaluate_cycle --model DIR --dataset DATA [--judge weights/judges/NAME ...]
 """
@@ -16,6 +17,7 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 from torch import nn
@@ -25,6 +27,7 @@ from ..hub import atomic_write_bytes, atomic_write_text
 from ..images import png_bytes, tensor_to_image
 from .evaluate import GRID_ROWS, Evaluation, sample_grid
 from .metrics import mean_metrics, pair_metrics
+from .realism import realism
 
 BATCH_SIZE = 8
 
@@ -67,6 +70,15 @@ def judge_shares(judges: dict[str, nn.Module], domain_a: tuple[torch.Tensor, tor
     return shares
 
 
+def unpaired_realism(translated: torch.Tensor, real: torch.Tensor, prefix: str) -> dict[str, float]:
+    """The realism keys of translations against real images of their target domain ([-1, 1] tensors), under
+    `prefix` (none for fewer than 2 of either)."""
+    if min(len(translated), len(real)) < 2:
+        return {}
+    as_pixels = [[np.asarray(tensor_to_image(image)) for image in images] for images in (translated, real)]
+    return {f"{prefix}_{name}": value for name, value in realism(*as_pixels).metrics().items()}
+
+
 @torch.no_grad()
 def paired_scores(generator: nn.Module, dataset: Dataset, device: torch.device | str, swap: bool) -> dict[str, float]:
     """L1/PSNR/SSIM of `generator` on aligned pairs (`swap`: target -> source)."""
@@ -87,8 +99,8 @@ def evaluate_cycle(
     device: torch.device | str | None = None,
     judges: dict[str, nn.Module] | None = None,
 ) -> Evaluation:
-    """Cycle L1 on both test domains, paired metrics per direction when the test split is aligned, the judges'
-    domain shares, and a grid."""
+    """Cycle L1 on both test domains, realism per direction, paired metrics per direction when the test split is
+    aligned, the judges' domain shares, and a grid."""
     device = torch.device(device or "cpu")
     for generator in (generator_ab, generator_ba):
         generator.to(device).prepare_for_inference()
@@ -96,6 +108,7 @@ def evaluate_cycle(
     cycle_b, rows_b, real_b, fake_a = translate_domain(generator_ba, generator_ab, eval_b, device)
     metrics = {"cycle_l1_A": cycle_a, "cycle_l1_B": cycle_b}
     metrics |= judge_shares(judges or {}, (real_a, fake_b), (real_b, fake_a))
+    metrics |= unpaired_realism(fake_b, real_b, "AtoB") | unpaired_realism(fake_a, real_a, "BtoA")
     if eval_pairs is not None:
         for direction, generator, swap in (("AtoB", generator_ab, False), ("BtoA", generator_ba, True)):
             scores = paired_scores(generator, eval_pairs, device, swap)

@@ -1,11 +1,12 @@
-"""Score a generator on a paired split: L1, PSNR, SSIM (see `metrics.py`) and a source | output | target grid.
+"""Score a generator on a paired split: L1, PSNR, SSIM (see `metrics.py`), the realism score against its real-vs-real
+floor (`realism.py`: multi-scale sliced Wasserstein distance, per pyramid level) and a source | output | target grid.
 
     python -m pix2pix_hub.evaluate --model REPO_OR_DIR --dataset huggan/facades --split test [--output_dir DIR]
 
 The trainer calls `evaluate` with the same data flags, so a saved model scores here exactly what its
 `metrics.json` says. The generator runs through the inference runner (`pix2pix_hub.inference.runner`), as the
-pipeline runs it, in the `inference_mode` stored in its config; "paper" mode (dropout on) is seeded with `--seed`,
-so scores are reproducible.
+pipeline runs it, in the `inference_mode` stored in its config; "paper" mode (dropout on) and the realism score's
+draws (halves, neighbourhoods, directions) are seeded with `--seed`, so scores are reproducible.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 
 from ..data import PairedImageDataset, PairSource, collate_pairs, load_splits
 from ..data.arguments import add_data_arguments, data_spec, preprocessing
@@ -30,6 +32,8 @@ from ..inference.runner import Runner
 from ..networks import Pix2PixGenerator
 from .judges import LABEL_SETS, Bounds, Judge, mean_target
 from .metrics import mean_metrics, pair_metrics
+from .realism import realism
+from .two_sample import classifier_two_sample_test
 
 EVAL_BATCH_SIZE = 8
 GRID_ROWS = 4
@@ -66,18 +70,21 @@ def evaluate(
     num_workers: int = 0,
     bounds: Bounds | None = None,
     int8_calibration: Int8Calibration | None = None,
+    two_sample_test: bool = False,
 ) -> Evaluation:
     """Translate every pair of `dataset` (its evaluation view) and score outputs against targets (and `bounds`).
 
     The model itself (float32 PyTorch, any input size) by default; with `int8_calibration`, the int8 CPU path
-    (images at the calibration's size only).
+    (images at the calibration's size only). The realism keys (`swd`, `swd_floor`, `swd_<level>`, ...) need at
+    least 2 pairs and are left out for fewer; `two_sample_test` adds `c2st_accuracy` (`two_sample.py`: a small CNN
+    trained for seconds, so off by default).
     """
     if int8_calibration is None:
         run = Runner(generator, device, backend="torch")
     else:
         run = Runner(generator, "cpu", int8_calibration.size, precision="int8", int8_calibration=int8_calibration)
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=num_workers, collate_fn=collate_pairs)
-    per_image, rows, skipped = [], [], []
+    per_image, rows, skipped, output_pixels, target_pixels = [], [], [], [], []
     for batch in loader:
         outputs = run(batch["source"], seed=seed)
         skipped += batch["skipped"]
@@ -86,11 +93,16 @@ def evaluate(
         for source, output, target in zip(batch["source"], outputs, batch["target"], strict=True):
             output_image, target_image = tensor_to_image(output), tensor_to_image(target)
             per_image.append(pair_metrics(output_image, target_image))
+            output_pixels.append(np.asarray(output_image))
+            target_pixels.append(np.asarray(target_image))
             if len(rows) < GRID_ROWS:
                 rows.append((tensor_to_image(source), output_image, target_image))
-    return Evaluation(
-        mean_metrics(per_image), len(per_image), sample_grid(rows), skipped, bounds.compute() if bounds else {}
-    )
+    metrics = mean_metrics(per_image)
+    if len(per_image) >= 2:
+        metrics |= realism(output_pixels, target_pixels, seed).metrics()
+        if two_sample_test:
+            metrics["c2st_accuracy"] = classifier_two_sample_test(output_pixels, target_pixels, seed)
+    return Evaluation(metrics, len(per_image), sample_grid(rows), skipped, bounds.compute() if bounds else {})
 
 
 def evaluation_view(pairs: PairSource, args: argparse.Namespace, generator: InferenceGenerator) -> PairedImageDataset:
@@ -112,7 +124,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--output_dir", default="evaluation", help="where metrics.json and grid.png go (created if missing)"
     )
     parser.add_argument("--batch_size", type=int, default=EVAL_BATCH_SIZE)
-    parser.add_argument("--seed", type=int, default=0, help="dropout noise of 'paper' inference mode")
+    parser.add_argument(
+        "--max_pairs",
+        type=int,
+        default=None,
+        help="score only the first N pairs of the split (quicker; the report says how many were scored)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="dropout noise of 'paper' inference mode, and the realism score's draws"
+    )
     parser.add_argument("--device", default=None, help="cuda or cpu (default: cuda when available)")
     parser.add_argument(
         "--bounds", action="store_true", help="also score the mean training target (an output that ignores the input)"
@@ -136,6 +156,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=["float32", "int8"],
         help="int8: the CPU path of a model calibrated with python -m pix2pix_hub.calibrate_int8",
     )
+    parser.add_argument(
+        "--two_sample_test",
+        action="store_true",
+        help="also train a small CNN to tell outputs from real targets (c2st_accuracy: 0.5 = it cannot)",
+    )
     add_data_arguments(parser)
     return parser.parse_args(argv)
 
@@ -146,6 +171,8 @@ def main(argv: list[str] | None = None) -> dict:
     generator = Pix2PixGenerator.from_pretrained(args.model)
     train_pairs, pairs, description = load_splits(data_spec(args), args.split)
     dataset = evaluation_view(pairs, args, generator)
+    if args.max_pairs is not None and args.max_pairs < len(dataset):
+        dataset = Subset(dataset, range(args.max_pairs))
     bounds = None
     if args.bounds or args.judge or args.label_maps:
         judge = Judge.from_pretrained(args.judge) if args.judge else None
@@ -158,7 +185,15 @@ def main(argv: list[str] | None = None) -> dict:
                 f"--precision int8: {args.model} has no int8 calibration (python -m pix2pix_hub.calibrate_int8)"
             )
     result = evaluate(
-        generator, dataset, args.batch_size, args.device, args.seed, args.dataloader_num_workers, bounds, calibration
+        generator,
+        dataset,
+        args.batch_size,
+        args.device,
+        args.seed,
+        args.dataloader_num_workers,
+        bounds,
+        calibration,
+        args.two_sample_test,
     )
     report = {
         "model": args.model,

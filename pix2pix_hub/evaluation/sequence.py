@@ -1,7 +1,10 @@
-"""Score a generated video against the real one: per-frame L1, PSNR, SSIM and how much consecutive frames change.
+"""Score a generated video against the real one: per-frame L1, PSNR, SSIM, realism and how much consecutive frames
+change.
 
 A video generated frame by frame can match each real frame on average and still flicker; the mean absolute change
 between consecutive frames, set beside the real video's, says how much (Everybody Dance Now's temporal smoothing).
+Realism (`realism.py`) compares the generated frames with the real ones as it compares images (its docstring says
+why the halves are shuffled for a video too).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from PIL import Image
 from ..images import tensor_to_image
 from .evaluate import Evaluation, sample_grid
 from .metrics import mean_metrics, pair_metrics
+from .realism import realism
 
 GRID_FRAMES = 4  # rows of the samples grid: source | generated | real, spread over the sequence
 
@@ -24,8 +28,11 @@ def temporal_change(images: list[Image.Image]) -> float:
 
 
 def sequence_metrics(outputs: list[Image.Image], reals: list[Image.Image]) -> dict[str, float]:
-    """Mean L1, PSNR, SSIM per frame, and the temporal change of the generated and of the real sequence."""
+    """Mean L1, PSNR, SSIM per frame, realism (from 2 frames on), and the temporal change of the generated and of the
+    real sequence."""
     metrics = mean_metrics([pair_metrics(output, real) for output, real in zip(outputs, reals, strict=True)])
+    if len(outputs) >= 2:
+        metrics |= realism(outputs, reals).metrics()
     return metrics | {"temporal_change": temporal_change(outputs), "temporal_change_real": temporal_change(reals)}
 
 

@@ -272,8 +272,11 @@ def card_values(record: dict, result: Evaluation, args: argparse.Namespace) -> d
         "command": "\n".join(stage["command"] for stage in record["stages"]),
         "metrics": {name: f"{value:.4f}" for name, value in result.metrics.items()},
         "metrics_intro": f"Measured at step {record['steps']} on the evaluation images ({result.num_pairs} in all): "
-        "cycle_l1_X is the mean absolute error of a round trip X -> Y -> X on 8-bit images in [0, 1]; AtoB_* and "
-        "BtoA_* are paired metrics, present when the evaluation split is aligned.",
+        "cycle_l1_X is the mean absolute error of a round trip X -> Y -> X on 8-bit images in [0, 1]; AtoB_swd* and "
+        "BtoA_swd* are realism (multi-scale sliced Wasserstein distance x10³ of the translations against the real "
+        "evaluation images of their target domain, lower is better; *_swd_floor* is the same between two halves of "
+        "those real images); the other AtoB_* and BtoA_* are paired metrics, present when the evaluation split is "
+        "aligned.",
         "sample_grid": "samples.png",
     }
 

@@ -131,6 +131,18 @@ class PairedTranslation(Method):
         exported[""].save_pretrained(output_dir, model_card_kwargs=card)
 
 
+def realism_card_rows(metrics: dict) -> dict[str, str]:
+    """The card's realism rows: SWD x10³ and, in brackets, the real-vs-real floor, as the mean of pyramid levels and
+    per level (none when the evaluation had fewer than 2 pairs)."""
+    levels = [name.removeprefix("swd_floor_") for name in metrics if name.startswith("swd_floor_")]
+    labels = {"": "mean of levels"} | {f"_{level}": f"{level} px level" for level in levels}
+    return {
+        f"realism SWD x10³, {label} (floor)": f"{metrics['swd' + key]:.1f} ({metrics['swd_floor' + key]:.1f})"
+        for key, label in labels.items()
+        if "swd" in metrics
+    }
+
+
 def paired_card(record: dict, result: Evaluation, args: argparse.Namespace) -> dict:
     """Template values of model_cards/pix2pix_generator.md, from training.json and the final evaluation."""
     data, metrics = record["data"], result.metrics
@@ -155,6 +167,7 @@ def paired_card(record: dict, result: Evaluation, args: argparse.Namespace) -> d
             "L1": f"{metrics['l1']:.4f}",
             "PSNR (dB)": f"{metrics['psnr']:.2f}",
             "SSIM": f"{metrics['ssim']:.4f}",
+            **realism_card_rows(metrics),
         },
         "metrics_intro": f"Measured by `python -m pix2pix_hub.evaluate` at step {record['steps']} on "
         f"{result.num_pairs} pairs ({data['description']}; inference_mode `{inference_mode}`).",
