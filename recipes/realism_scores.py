@@ -4,15 +4,17 @@
 
 Every model runs through the runner the app runs it with (ONNX Runtime, int8 with the model's calibration), on the
 held-out split it was scored on, at the size it was trained at:
-- the pix2pix models (recipes/ship.py's SHIPMENTS) by `python -m pix2pix_hub.evaluate --precision int8 --max_pairs N`
-  (the first N pairs of the split);
+- the pix2pix models (recipes/ship.py's SHIPMENTS) by `python -m pix2pix_hub.evaluate --precision int8 --max_pairs N
+  --two_sample_test` (the first N pairs of the split);
 - apple2orange, each direction: its translations of the domain's test photos against the other domain's real test
   photos (unpaired, the first N of each; `pix2pix_hub.evaluation.cycle.unpaired_realism`);
 - edn_subject: the test sequence generated frame by frame from the poses as the Dance tab does, against the real
   frames (`pix2pix_hub.evaluation.sequence`).
-Writes OUT.json (per model: images, the mean score and floor, per level), OUT.jpg (per model one row: input |
-output | a real image of the split), each bundled folder's `eval/realism.json` and the "Realism" section of its card
-(`model_cards/realism.md`, after the card's results) with the SWD among its model-index results. One thread.
+Each also gets the classifier two-sample test (`pix2pix_hub.evaluation.two_sample`: 0.5 = a small CNN cannot tell
+its outputs from real images). Writes OUT.json (per model: images, the mean score and floor, per level, the test's
+accuracy), OUT.jpg (per model one row: input | output | a real image of the split), each bundled folder's
+`eval/realism.json` and the "Realism" section of its card (`model_cards/realism.md`, after the card's results) with
+the SWD among its model-index results. One thread.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import torch
 from huggingface_hub import EvalResult, ModelCard
 from jinja2 import Template
@@ -35,6 +38,7 @@ from pix2pix_hub.evaluation.cycle import parse_args as cycle_args
 from pix2pix_hub.evaluation.cycle import translate_domain, unpaired_realism
 from pix2pix_hub.evaluation.evaluate import main as evaluate
 from pix2pix_hub.evaluation.sequence import score_sequence
+from pix2pix_hub.evaluation.two_sample import classifier_two_sample_test
 from pix2pix_hub.hub import atomic_write_text, read_model_card_template
 from pix2pix_hub.images import tensor_to_image
 from pix2pix_hub.inference.fast.int8 import find_calibration
@@ -57,8 +61,13 @@ def app_runner(folder: Path, subfolder: str | None = None, size: int | None = No
     return Runner(generator, "cpu", size or generator.native_size, precision="auto", int8_calibration=calibration)
 
 
+def pixels(*sets: torch.Tensor) -> list[list[np.ndarray]]:
+    """(N, C, H, W) tensors in [-1, 1] as lists of 8-bit RGB arrays, as the evaluations see images."""
+    return [[np.asarray(tensor_to_image(image)) for image in images] for images in sets]
+
+
 def realism_part(metrics: dict, prefix: str = "") -> dict:
-    """The realism numbers of a report: the means and one dict per level, finest first."""
+    """The realism numbers of a report: the means, one dict per level (finest first), the two-sample test."""
     keys = {name.removeprefix(prefix) for name in metrics if name.startswith(prefix)}
     levels = sorted((int(k.split("_")[-1]) for k in keys if k.startswith("swd_") and "floor" not in k), reverse=True)
     return {
@@ -66,6 +75,7 @@ def realism_part(metrics: dict, prefix: str = "") -> dict:
         "swd_floor": metrics[f"{prefix}swd_floor"],
         "levels": {level: {"swd": metrics[f"{prefix}swd_{level}"], "floor": metrics[f"{prefix}swd_floor_{level}"]}
                    for level in levels},
+        "c2st_accuracy": metrics[f"{prefix}c2st_accuracy"],
     }  # fmt: skip
 
 
@@ -76,7 +86,7 @@ def paired_model(task: str, data: Path, max_images: int, scratch: Path) -> tuple
     size = Pix2PixGenerator.from_pretrained(folder).native_size
     argv = ["--model", str(folder), "--dataset", str(data / shipment.dataset), "--split", shipment.split]
     argv += ["--direction", shipment.direction, "--load_size", str(size), "--crop_size", str(size)]
-    argv += ["--precision", "int8", "--max_pairs", str(max_images), "--seed", str(SEED)]
+    argv += ["--precision", "int8", "--max_pairs", str(max_images), "--seed", str(SEED), "--two_sample_test"]
     report = evaluate([*argv, "--output_dir", str(scratch / task)])
     grid = Image.open(scratch / task / "grid.png").convert("RGB")
     row = tuple(grid.crop((i * grid.width // 3, 0, (i + 1) * grid.width // 3, grid.height // 4)) for i in range(3))
@@ -108,6 +118,7 @@ def cycle_models(task: str, data: Path, max_images: int) -> dict[str, tuple[dict
         count = min(len(translated), len(real))
         entry = {"split": "test", "images": count, "precision": runners[direction].precision, "direction": direction}
         metrics = unpaired_realism(translated, real, direction)
+        metrics[f"{direction}_c2st_accuracy"] = classifier_two_sample_test(*pixels(translated, real))
         results[name] = entry | realism_part(metrics, f"{direction}_"), (row[0], row[1], tensor_to_image(real[0]))
     return results
 
@@ -122,6 +133,7 @@ def edn_model(data: Path) -> tuple[dict, tuple]:
     runner = app_runner(folder, size=size)
     frames = generate_sequence(runner, poses)
     metrics = score_sequence(poses, frames, real).metrics
+    metrics["c2st_accuracy"] = classifier_two_sample_test(*pixels(frames, real))
     entry = {"split": "test", "images": len(frames), "precision": runner.precision}
     middle = len(frames) // 2
     row = tuple(tensor_to_image(t[middle]) for t in (poses, frames, real))
@@ -173,7 +185,8 @@ def card_models(names: list[str], report: dict) -> list[dict]:
         }.get(entry.get("direction"), "")
         models.append(
             {"title": f"`{name}`", "images": entry["images"], "split": entry["split"], "per_half": entry["images"] // 2,
-             "note": note, "swd": f"{entry['swd']:.1f}", "floor": f"{entry['swd_floor']:.1f}", "levels": levels}
+             "note": note, "swd": f"{entry['swd']:.1f}", "floor": f"{entry['swd_floor']:.1f}", "levels": levels,
+             "c2st": f"{entry['c2st_accuracy']:.2f}"}
         )  # fmt: skip
     return models
 
@@ -206,7 +219,7 @@ def with_index_entries(card: str, entry: dict) -> str:
     first = results[0]
     data = {"task_type": first.task_type, "dataset_type": first.dataset_type, "dataset_name": first.dataset_name}
     data["dataset_split"] = first.dataset_split
-    added = [EvalResult(**data, metric_type=key, metric_name=names[key], metric_value=round(values[key], 1))
+    added = [EvalResult(**data, metric_type=key, metric_name=names[key], metric_value=round(float(values[key]), 1))
              for key in values]  # fmt: skip
     parsed.data.eval_results = kept + added
     return str(parsed)

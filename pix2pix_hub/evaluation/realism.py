@@ -159,7 +159,7 @@ def sliced_wasserstein(halves: dict[str, torch.Tensor], pairs: list[tuple[str, s
         sorted_projections = {name: np.sort((directions.T @ halves[name].T).numpy(), axis=1) for name in needed}
         for index, (a, b) in enumerate(pairs):
             distances[index] += float(np.abs(sorted_projections[a] - sorted_projections[b]).mean())
-    return list(distances / DIRECTION_REPEATS)
+    return [float(distance) for distance in distances / DIRECTION_REPEATS]  # plain floats: YAML and JSON take them
 
 
 def normalised_by(reference: torch.Tensor, *sets: torch.Tensor) -> list[torch.Tensor]:
