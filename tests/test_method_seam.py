@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -82,3 +83,23 @@ def test_an_unknown_method_is_refused_in_plain_words():
     assert run.returncode != 0
     assert "--method 'cycle-gan' is not a built-in method (" in run.stderr
     assert "nor a 'module:ClassName' path" in run.stderr
+
+
+def test_every_built_in_method_implements_each_hook_the_loop_calls_with_the_base_signature():
+    """The base class describes its subclasses: every hook the loop calls is declared there, and each built-in
+    method overrides it with the same parameters, so a new method written against the base fits the loop."""
+    import inspect
+
+    from pix2pix_hub.methods import BUILT_IN, get_method
+    from pix2pix_hub.methods.base import Method
+
+    loop_source = (REPO / "pix2pix_hub" / "training" / "loop.py").read_text()
+    hooks = sorted({name for name in re.findall(r"method\.(\w+)\(", loop_source)})
+    assert {"load_data", "build", "training_step", "exports", "evaluate", "save"} <= set(hooks)
+    for name in BUILT_IN:
+        method = get_method(name)
+        for hook in hooks:
+            declared = list(inspect.signature(getattr(Method, hook)).parameters)
+            implemented = list(inspect.signature(getattr(type(method), hook)).parameters)
+            assert getattr(type(method), hook) is not getattr(Method, hook), f"{name} does not implement {hook}"
+            assert implemented == declared, f"{name}.{hook}{tuple(implemented)} differs from the base's {declared}"

@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from ..data.arguments import ASPECT_RATIO_HELP, DIRECTIONS
 from ..data.preprocessing import PREPROCESS_MODES
@@ -127,8 +128,21 @@ class TrainingState:
     extras: dict[str, Any] = field(default_factory=dict)  # method-owned state, e.g. image pools
 
 
+class TrainingData(Protocol):
+    """What a method's `load_data` returns and the loop reads: the training samples (a torch Dataset, filled in by
+    `build`, which knows the networks' size multiple), how to batch them, and what training.json says of them."""
+
+    train: Any
+    collate: Any
+    description: str
+
+    def record(self, args: argparse.Namespace) -> dict: ...
+
+
 class Method:
-    """A paper's training method. Subclasses set `name`, `Recipe`, and implement the four hooks below."""
+    """A paper's training method. Subclasses set `name` and `Recipe` and implement every hook the loop calls, in the
+    order it calls them: `load_data`, `build`, `training_step` (each step), `exports` and `evaluate` (at each
+    evaluation and at the end), `save` (at the end)."""
 
     name: ClassVar[str]
     Recipe: ClassVar[type[Recipe]]
@@ -142,8 +156,12 @@ class Method:
         if not args.dataset:
             raise ValueError("--dataset is required")
 
-    def build(self, recipe: Recipe, channels: tuple[int, int], args: argparse.Namespace) -> TrainingState:
-        """Networks (initialised) and optimizers, before `accelerator.prepare`."""
+    def load_data(self, args: argparse.Namespace, recipe: Recipe) -> TrainingData:
+        """The training and evaluation data the flags name (files or a 🤗 dataset), before any network exists."""
+        raise NotImplementedError
+
+    def build(self, recipe: Recipe, data: TrainingData, args: argparse.Namespace) -> TrainingState:
+        """Networks (initialised) and optimizers, before `accelerator.prepare`; may finish `data` (e.g. its crop)."""
         raise NotImplementedError
 
     def training_step(
@@ -156,6 +174,12 @@ class Method:
         """Plain float32 CPU copies of what the Hub folder holds, by subfolder ("" = the folder itself)."""
         raise NotImplementedError
 
-    def evaluate(self, exported: dict[str, nn.Module], data: Any, args: argparse.Namespace) -> Evaluation:
-        """Score the exported model(s) on the evaluation data (the trainer's metrics.json and card)."""
+    def evaluate(
+        self, exported: dict[str, nn.Module], data: TrainingData, args: argparse.Namespace, device: torch.device
+    ) -> Evaluation:
+        """Score the exported model(s) on the evaluation data on `device` (the trainer's metrics.json and card)."""
+        raise NotImplementedError
+
+    def save(self, exported: dict[str, nn.Module], output_dir: Path, result: Evaluation, args: argparse.Namespace):
+        """Write the Hub folder of the exported model(s) into `output_dir`, with a card stating `result`."""
         raise NotImplementedError

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from ..data import EpochSampler
 from ..hub import atomic_write_bytes, atomic_write_text
 from ..images import png_bytes
-from ..methods.base import Method, Recipe, TrainingState, recipe_from_args
+from ..methods.base import Method, Recipe, TrainingData, TrainingState, recipe_from_args
 from .checkpoints import checkpoint_step, find_checkpoint, save_checkpoint
 from .optim import compile_network, learning_rate_schedule, sync_batch_norm
 from .precision import LAUNCHER_VARIABLE, choose_precision, detect_hardware
@@ -50,7 +50,7 @@ class Run:
     recipe: Recipe
     accelerator: Accelerator
     state: TrainingState
-    data: object  # the method's TrainingData
+    data: TrainingData
     dataloader: DataLoader
     schedulers: list
     total_steps: int
