@@ -39,11 +39,11 @@ from pix2pix_hub.data.sources import DataSpec, load_splits
 from pix2pix_hub.evaluation.evaluate import evaluate
 from pix2pix_hub.losses import GANLoss, l1_loss
 from pix2pix_hub.methods.base import TrainingState
+from pix2pix_hub.methods.gan import adam
 from pix2pix_hub.methods.pix2pix import PAPER, Pix2Pix, Pix2PixRecipe
 from pix2pix_hub.networks import Pix2PixGenerator
 from pix2pix_hub.training.arguments import parse_args as trainer_args
 from pix2pix_hub.training.loop import prepare
-from pix2pix_hub.training.optim import adam
 
 FACADES_DIRECTION = "BtoA"  # labels -> photo, the paper's facades task
 

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from pix2pix_hub.methods.base import Recipe, TrainingState, option
 from pix2pix_hub.methods.paired import PairedTranslation
 from pix2pix_hub.networks import Pix2PixGenerator
-from pix2pix_hub.training.optim import adam
+from pix2pix_hub.methods.gan import adam
 
 
 @dataclass(frozen=True)

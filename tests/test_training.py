@@ -19,10 +19,10 @@ from safetensors.torch import load_file
 
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
 from pix2pix_hub.methods.base import recipe_from_args
+from pix2pix_hub.methods.gan import adam
 from pix2pix_hub.methods.pix2pix import PAPER, Pix2Pix, Pix2PixRecipe
 from pix2pix_hub.training.arguments import parse_args
 from pix2pix_hub.training.checkpoints import find_checkpoint, list_checkpoints
-from pix2pix_hub.training.optim import adam
 from tests.paired_data import cache_hub_dataset, corrupt, pairs_table, smooth_image, write_ab_folder
 
 REPO = Path(__file__).resolve().parent.parent

@@ -136,7 +136,7 @@ class CycleGAN(Method):
     ) -> TrainingState:
         """G_A: A -> B, G_B: B -> A, D_A (judges B), D_B (judges A), one Adam per pair, and the two image pools."""
         from ..networks import Pix2PixGenerator, create_discriminator
-        from ..training.optim import adam
+        from .gan import adam
 
         a, b = channels
         if recipe.lambda_identity > 0 and a != b:

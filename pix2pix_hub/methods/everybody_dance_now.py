@@ -119,7 +119,7 @@ class EverybodyDanceNow(Method):
         from ..data.frames import ConsecutiveFrames, SequenceFrames, collate_frame_pairs
         from ..networks import Pix2PixGenerator, create_discriminator, init_weights
         from ..networks.pix2pixhd import init_pix2pixhd_weights
-        from ..training.optim import adam, has_batch_norm
+        from .gan import adam, has_batch_norm
 
         options = {"n_downsample_global": recipe.n_downsample_global, "n_blocks_global": recipe.n_blocks_global}
         generator = Pix2PixGenerator("global", 6, 3, recipe.ngf, recipe.norm, False, "eval", options)

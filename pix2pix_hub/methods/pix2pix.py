@@ -74,7 +74,7 @@ class Pix2Pix(PairedTranslation):
         self, recipe: Pix2PixRecipe, channels: tuple[int, int], args: argparse.Namespace
     ) -> TrainingState:
         from ..networks import Pix2PixGenerator, create_discriminator
-        from ..training.optim import adam, has_batch_norm
+        from .gan import adam, has_batch_norm
 
         generator = Pix2PixGenerator(
             arch=recipe.generator_arch,

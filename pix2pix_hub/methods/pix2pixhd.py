@@ -301,8 +301,8 @@ class Pix2PixHD(PairedTranslation):
         """G (global or local, from --load_pretrain if given), the multi-scale D, their Adams, the stage clock."""
         from ..networks import Pix2PixGenerator, create_discriminator, init_weights
         from ..networks.pix2pixhd import init_pix2pixhd_weights
-        from ..training.optim import adam, has_batch_norm
         from .cyclegan import ImagePool
+        from .gan import adam, has_batch_norm
 
         generator = Pix2PixGenerator(
             recipe.generator_arch, channels[0], channels[1], recipe.ngf, recipe.norm, recipe.use_dropout, "eval",

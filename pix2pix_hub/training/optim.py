@@ -11,13 +11,7 @@ from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 
 from ..methods.base import Recipe
-
-
-def adam(parameters, recipe: Recipe, fused: bool) -> torch.optim.Adam:
-    """The papers' Adam; `fused` updates all parameters in one kernel (CPU and CUDA; ~14% faster CPU steps)."""
-    return torch.optim.Adam(
-        parameters, lr=recipe.learning_rate, betas=(recipe.adam_beta1, recipe.adam_beta2), fused=fused or None
-    )
+from ..methods.gan import has_batch_norm
 
 
 def epoch_factor(recipe: Recipe) -> Callable[[int], float]:
@@ -47,10 +41,6 @@ def learning_rate_schedule(optimizer: torch.optim.Optimizer, recipe: Recipe, ste
         return LambdaLR(optimizer, lambda step: 1.0 if step < constant else max(0.0, 1.0 - (step - constant) / decay))
     per_epoch = epoch_factor(recipe)
     return LambdaLR(optimizer, lambda step: per_epoch(step // max(steps_per_epoch, 1)))
-
-
-def has_batch_norm(module: nn.Module) -> bool:
-    return any(isinstance(layer, nn.modules.batchnorm._BatchNorm) for layer in module.modules())
 
 
 def sync_batch_norm(module: nn.Module, accelerator: Accelerator) -> nn.Module:
