@@ -180,6 +180,14 @@ class Method:
         """Score the exported model(s) on the evaluation data on `device` (the trainer's metrics.json and card)."""
         raise NotImplementedError
 
-    def save(self, exported: dict[str, nn.Module], output_dir: Path, result: Evaluation, args: argparse.Namespace):
-        """Write the Hub folder of the exported model(s) into `output_dir`, with a card stating `result`."""
+    def save(
+        self,
+        exported: dict[str, nn.Module],
+        output_dir: Path,
+        result: Evaluation,
+        args: argparse.Namespace,
+        record: dict,
+    ) -> None:
+        """Write the Hub folder of the exported model(s) into `output_dir`, its card from the run's `record` (what
+        training.json holds) and `result`."""
         raise NotImplementedError

@@ -240,12 +240,11 @@ class CycleGAN(Method):
 
         return evaluate_cycle(exported["AtoB"], exported["BtoA"], data.eval_a, data.eval_b, data.eval_pairs, device)
 
-    def save(self, exported: dict[str, nn.Module], output_dir: Path, result: Evaluation, args) -> None:
+    def save(self, exported: dict[str, nn.Module], output_dir: Path, result: Evaluation, args, record) -> None:
         """One Hub repo, both directions: `AtoB/` and `BtoA/` generator folders, each with a card, one at the top."""
         from ..hub import atomic_write_text
-        from ..training.report import read_training_record
 
-        values = card_values(read_training_record(output_dir), result, args)
+        values = card_values(record, result, args)
         atomic_write_text(output_dir / "README.md", str(render_card(values)))
         for direction, generator in exported.items():
             generator.save_pretrained(output_dir / direction)

@@ -212,13 +212,11 @@ class EverybodyDanceNow(Method):
         generator.cpu()
         return score_sequence(sources, fakes, torch.stack([item["target"] for item in items]))
 
-    def save(self, exported: dict[str, nn.Module], output_dir: Path, result: Evaluation, args) -> None:
+    def save(self, exported: dict[str, nn.Module], output_dir: Path, result: Evaluation, args, record) -> None:
         """The generator's Hub folder; its card names the method and the temporal measurements."""
-        from ..training.report import read_training_record
         from .paired import paired_card
 
         (output_dir / "README.md").unlink(missing_ok=True)
-        record = read_training_record(output_dir)
         card = paired_card(record, result, args)
         card["metrics"] |= {
             "temporal change, generated": f"{result.metrics['temporal_change']:.4f}",

@@ -122,12 +122,11 @@ class PairedTranslation(Method):
         generator.cpu()
         return result
 
-    def save(self, exported: dict[str, nn.Module], output_dir: Path, result: Evaluation, args) -> None:
-        """The Hub folder: weights, config.json and a model card written from training.json and the evaluation."""
-        from ..training.report import read_training_record
+    def save(self, exported: dict[str, nn.Module], output_dir: Path, result: Evaluation, args, record) -> None:
+        """The Hub folder: weights, config.json and a model card written from the run's record and the evaluation."""
 
         (output_dir / "README.md").unlink(missing_ok=True)  # save_pretrained keeps an old card; this run's replaces it
-        card = paired_card(read_training_record(output_dir), result, args)
+        card = paired_card(record, result, args)
         exported[""].save_pretrained(output_dir, model_card_kwargs=card)
 
 

@@ -381,13 +381,11 @@ class Pix2PixHD(PairedTranslation):
         losses["D"] = (losses["D_fake"] + losses["D_real"]) * 0.5
         return losses
 
-    def save(self, exported: dict[str, nn.Module], output_dir: Path, result: Evaluation, args) -> None:
+    def save(self, exported: dict[str, nn.Module], output_dir: Path, result: Evaluation, args, record) -> None:
         """The paired Hub folder, its card saying which G was trained and whether the VGG term was used."""
-        from ..training.report import read_training_record
         from .paired import paired_card
 
         (output_dir / "README.md").unlink(missing_ok=True)  # save_pretrained keeps an old card; this run's replaces it
-        record = read_training_record(output_dir)
         card = paired_card(record, result, args) | {"description": card_description(record["recipe"])}
         exported[""].save_pretrained(output_dir, model_card_kwargs=card)
 

@@ -238,9 +238,9 @@ def finish(run: Run) -> dict[str, torch.nn.Module]:
     output_dir = Path(args.output_dir)
     exported, result = run_evaluation(run)
     if accelerator.is_main_process:
-        run.record.write(run.step)
+        record = run.record.write(run.step)
         atomic_write_bytes(output_dir / "samples.png", png_bytes(result.grid))
-        run.method.save(exported, output_dir, result, args)
+        run.method.save(exported, output_dir, result, args, record)
         say(accelerator, f"saved the model to {output_dir}")
         if args.push_to_hub:
             repo_id = upload_output_dir(output_dir, args.hub_model_id or output_dir.resolve().name, args.hub_token)

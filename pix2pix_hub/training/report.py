@@ -93,7 +93,8 @@ class RunRecord:
             self.record["stages"][-1]["ended_at_step"] = min(self.record["stages"][-1]["ended_at_step"], step)
         self.stage["started_at_step"] = step
 
-    def write(self, step: int) -> None:
+    def write(self, step: int) -> dict:
+        """training.json as of `step`; returns the record as the file holds it (what the card is written from)."""
         stage = self.stage | {"ended_at_step": step, "wall_time_s": round(time.monotonic() - self.started, 1)}
         stages = self.record["stages"] + [stage]
         record = self.record | {
@@ -103,7 +104,9 @@ class RunRecord:
             "command": stage["command"],
             "stages": stages,
         }
-        atomic_write_text(self.path, json.dumps(record, indent=2) + "\n")
+        text = json.dumps(record, indent=2) + "\n"
+        atomic_write_text(self.path, text)
+        return json.loads(text)
 
 
 def read_training_record(output_dir: Path) -> dict:
