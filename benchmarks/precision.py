@@ -145,10 +145,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2, help="timed steps per configuration and round")
     parser.add_argument("--profile_steps", type=int, default=3)
     args = parser.parse_args()
-    hardware = detect_hardware()
+    default_threads, hardware = torch.get_num_threads(), detect_hardware()
     header = f"| generator/width | threads | {' | '.join(VARIANTS)} | bf16 / float32 |\n|---|---|" + "---|" * 5
     rows = measure(args.networks, args.threads, args.rounds, args.steps)
     profile = where_time_goes("unet_256/32", args.profile_steps)
+    torch.set_num_threads(default_threads)  # the section's header names the machine's default thread count
     body = (
         f"CPU flags: {cpu_flags()}. The trainer's `--mixed_precision auto` picks "
         f"{'bf16' if hardware.native_bf16 else 'float32'} here ({hardware.description}).\n\n"
