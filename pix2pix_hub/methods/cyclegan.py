@@ -212,10 +212,11 @@ class CycleGAN(Method):
         """Identity, adversarial and cycle terms of both generators, in the reference's order and weights."""
         import torch.nn.functional as F
 
+        from .gan import frozen
+
         real_a, real_b, fake_a, fake_b, rec_a, rec_b = images
         nets = state.modules
-        for name in ("discriminator_A", "discriminator_B"):
-            nets[name].requires_grad_(False)
+        judge_a, judge_b = (frozen(accelerator, nets[name]) for name in ("discriminator_A", "discriminator_B"))
         losses = {}
         if recipe.lambda_identity > 0:
             weight = recipe.lambda_identity
@@ -223,9 +224,8 @@ class CycleGAN(Method):
             losses["idt_B"] = F.l1_loss(nets["generator_B"](real_a), real_a) * recipe.lambda_A * weight
         else:
             losses["idt_A"] = losses["idt_B"] = real_a.new_zeros(())
-        # through D without D's gradients: the DDP wrappers would wait for gradients they never get
-        losses["G_A"] = gan(accelerator.unwrap_model(nets["discriminator_A"])(fake_b), True)
-        losses["G_B"] = gan(accelerator.unwrap_model(nets["discriminator_B"])(fake_a), True)
+        losses["G_A"] = gan(judge_a(fake_b), True)
+        losses["G_B"] = gan(judge_b(fake_a), True)
         losses["cycle_A"] = F.l1_loss(rec_a, real_a) * recipe.lambda_A
         losses["cycle_B"] = F.l1_loss(rec_b, real_b) * recipe.lambda_B
         return losses

@@ -1,8 +1,9 @@
-"""Mechanics every GAN method here shares: the papers' Adam, and whether a network normalises over the batch.
+"""Mechanics every GAN method here shares: the papers' Adam, whether a network normalises over the batch, and D
+as G's loss sees it.
 
-Below the methods and beside the loop: the methods build their optimizers with `adam` and decide with
-`has_batch_norm` whether D may judge fake and real pairs in one stacked forward (exact only without batch norm);
-the loop's `sync_batch_norm` asks the same question.
+Below the methods and beside the loop: the methods build their optimizers with `adam`, decide with
+`has_batch_norm` whether D may judge fake and real pairs in one stacked forward (exact only without batch norm; the
+loop's `sync_batch_norm` asks the same question), and take G's adversarial term through `frozen(D)`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import torch
+    from accelerate import Accelerator
     from torch import nn
 
     from .base import Recipe
@@ -29,3 +31,10 @@ def has_batch_norm(module: nn.Module) -> bool:
     from torch import nn
 
     return any(isinstance(layer, nn.modules.batchnorm._BatchNorm) for layer in module.modules())
+
+
+def frozen(accelerator: Accelerator, discriminator: nn.Module) -> nn.Module:
+    """D for G's loss: its weights frozen, so G's backward leaves no gradients on them, and unwrapped, since the DDP
+    wrapper would wait for gradients D never gets. (The D step turns `requires_grad` back on.)"""
+    discriminator.requires_grad_(False)
+    return accelerator.unwrap_model(discriminator)

@@ -111,6 +111,7 @@ class Pix2Pix(PairedTranslation):
         import torch
 
         from ..losses import GANLoss, gradient_penalty, l1_loss
+        from .gan import frozen
 
         generator, discriminator = state.modules["generator"], state.modules["discriminator"]
         gan_loss = GANLoss(recipe.gan_mode)
@@ -132,10 +133,7 @@ class Pix2Pix(PairedTranslation):
         state.optimizers["discriminator"].step()
         state.optimizers["discriminator"].zero_grad(set_to_none=True)
 
-        # G's loss goes through D without D's gradients; the DDP wrapper would wait for gradients D never gets.
-        discriminator.requires_grad_(False)
-        plain_discriminator = accelerator.unwrap_model(discriminator)
-        loss_g_gan = gan_loss(plain_discriminator(condition(fake)), True)
+        loss_g_gan = gan_loss(frozen(accelerator, discriminator)(condition(fake)), True)
         loss_g_l1 = l1_loss(fake, target, recipe.lambda_l1)
         accelerator.backward(recipe.lambda_gan * loss_g_gan + loss_g_l1)
         state.optimizers["generator"].step()

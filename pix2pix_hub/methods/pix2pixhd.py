@@ -190,10 +190,12 @@ def multiscale_judge(accelerator, discriminator, gan, stack: bool, pairs, featur
 
     `pairs` = (fake, real, generated): D_fake on the (detached, maybe pooled) fake pair and D_real on the real one
     train D; G_GAN and, with `feature_matching` = (n_layers, lambda_feat), G_GAN_Feat go back to G through the
-    generated pair and a frozen D (the DDP wrapper would wait for gradients D never gets). With `stack`, one D forward
+    generated pair and the `frozen` D. With `stack`, one D forward
     over fake and real stacked: exact only without batch norm, which would mix their statistics.
     """
     import torch
+
+    from .gan import frozen
 
     fake_pair, real_pair, generated_pair = pairs
     discriminator.requires_grad_(True)
@@ -203,8 +205,7 @@ def multiscale_judge(accelerator, discriminator, gan, stack: bool, pairs, featur
         pred_real = [[feature[len(fake_pair) :] for feature in scale] for scale in both]
     else:
         pred_fake_pool, pred_real = discriminator(fake_pair), discriminator(real_pair)
-    discriminator.requires_grad_(False)
-    pred_fake = accelerator.unwrap_model(discriminator)(generated_pair)
+    pred_fake = frozen(accelerator, discriminator)(generated_pair)
     feature_terms = feature_matching_terms(pred_fake, pred_real, *feature_matching) if feature_matching else []
     return {
         "G_GAN": multiscale_gan_loss(gan, pred_fake, True),
