@@ -45,7 +45,7 @@ from .inference.fast.int8 import (
 from .inference.fast.onnx import export_to_onnx
 from .inference.interface import InferenceGenerator, Size, input_size
 from .inference.paper_mode import PaperModeNetwork, paper_mode_network
-from .methods.everybody_dance_now import generate_sequence
+from .inference.sequence import generate_sequence
 from .networks import Pix2PixGenerator
 
 

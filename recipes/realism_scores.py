@@ -43,7 +43,7 @@ from pix2pix_hub.hub import atomic_write_text, read_model_card_template
 from pix2pix_hub.images import tensor_to_image
 from pix2pix_hub.inference.fast.int8 import find_calibration
 from pix2pix_hub.inference.runner import Runner
-from pix2pix_hub.methods.everybody_dance_now import generate_sequence
+from pix2pix_hub.inference.sequence import generate_sequence
 from pix2pix_hub.networks import Pix2PixGenerator
 from recipes.ship import SHIPMENTS
 from recipes.ship_cyclegan import SHIPMENTS as CYCLE_SHIPMENTS

@@ -26,7 +26,8 @@ from pix2pix_hub.data.sources import DataSpec, load_splits
 from pix2pix_hub.evaluation.sequence import score_sequence
 from pix2pix_hub.hub import atomic_write_bytes, atomic_write_text
 from pix2pix_hub.images import png_bytes, tensor_to_image
-from pix2pix_hub.methods.everybody_dance_now import generate_sequence, with_video_usage
+from pix2pix_hub.inference.sequence import generate_sequence
+from pix2pix_hub.methods.everybody_dance_now import with_video_usage
 from pix2pix_hub.networks import Pix2PixGenerator
 from pix2pix_hub.pose import BodyStats, read_stick_figure
 from pix2pix_hub.training.report import read_training_record

@@ -27,7 +27,7 @@ from PIL import Image
 from pix2pix_hub.images import IMAGE_EXTENSIONS, image_to_tensor, open_image, tensor_to_image
 from pix2pix_hub.inference.fast.int8 import find_calibration
 from pix2pix_hub.inference.runner import Runner
-from pix2pix_hub.methods.everybody_dance_now import generate_sequence
+from pix2pix_hub.inference.sequence import generate_sequence
 from pix2pix_hub.networks import Pix2PixGenerator
 from pix2pix_hub.pose import (
     JOINTS,

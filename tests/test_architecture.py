@@ -98,6 +98,31 @@ def test_the_library_never_imports_the_space_the_tests_or_the_scripts():
     assert problems == []
 
 
+SHARED_METHOD_MODULES = ("pix2pix_hub.methods", "pix2pix_hub.methods.base", "pix2pix_hub.methods.gan")
+
+
+def paper_method_imports(repo: Path = REPO) -> list[str]:
+    """Imports of a paper's method module from the library outside `methods/`: only the registry
+    (`pix2pix_hub.methods`), the base and the shared GAN mechanics may be reached from there."""
+    return [
+        f"{path.relative_to(repo)}:{line} imports {module}"
+        for path in sorted((repo / "pix2pix_hub").rglob("*.py"))
+        if "methods" not in path.relative_to(repo / "pix2pix_hub").parts[:1]
+        for line, module in imported_modules(path, repo)
+        if module.startswith("pix2pix_hub.methods") and module not in SHARED_METHOD_MODULES
+    ]
+
+
+def test_no_paper_method_is_imported_outside_methods_and_the_registry(tmp_path):
+    assert paper_method_imports() == []
+    probe = tmp_path / "pix2pix_hub" / "calibrate.py"  # the checker can fail: a tool reaching into a method
+    probe.parent.mkdir(parents=True)
+    probe.write_text("from .methods.everybody_dance_now import judge\n", encoding="utf-8")
+    assert paper_method_imports(tmp_path) == [
+        "pix2pix_hub/calibrate.py:1 imports pix2pix_hub.methods.everybody_dance_now"
+    ]
+
+
 def test_the_check_sees_a_forbidden_import(tmp_path):
     """A network module importing the trainer, lazily inside a function, is caught (the checker can fail)."""
     module = tmp_path / "pix2pix_hub" / "networks" / "probe.py"

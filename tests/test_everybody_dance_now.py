@@ -25,13 +25,9 @@ from pix2pix_hub.data.preprocessing import Preprocessing
 from pix2pix_hub.data.sources import SideBySideFiles
 from pix2pix_hub.evaluation.sequence import sequence_metrics
 from pix2pix_hub.images import image_to_tensor
+from pix2pix_hub.inference.sequence import generate_sequence
 from pix2pix_hub.methods.base import recipe_from_args
-from pix2pix_hub.methods.everybody_dance_now import (
-    PAPER,
-    EverybodyDanceNow,
-    EverybodyDanceNowRecipe,
-    generate_sequence,
-)
+from pix2pix_hub.methods.everybody_dance_now import PAPER, EverybodyDanceNow, EverybodyDanceNowRecipe
 from pix2pix_hub.pose import BodyStats, normalise_poses, read_openpose_json, render_pose
 from pix2pix_hub.training.arguments import parse_args
 from space.dance import MODEL_ENV, MY_FILES, load_dancer

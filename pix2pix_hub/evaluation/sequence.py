@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 
 from ..images import tensor_to_image
+from ..inference.sequence import generate_sequence
 from .evaluate import Evaluation, sample_grid
 from .metrics import mean_metrics, pair_metrics
 from .realism import realism
@@ -44,3 +45,13 @@ def score_sequence(sources: torch.Tensor, outputs: torch.Tensor, targets: torch.
     picked = [i * (count - 1) // max(GRID_FRAMES - 1, 1) for i in range(min(GRID_FRAMES, count))]
     grid = sample_grid([(tensor_to_image(sources[i].cpu()), generated[i], reals[i]) for i in picked])
     return Evaluation(sequence_metrics(generated, reals), count, grid)
+
+
+@torch.no_grad()
+def evaluate_sequence(generator: torch.nn.Module, sources: torch.Tensor, targets: torch.Tensor, device) -> Evaluation:
+    """A video generated from `sources` (T, C, H, W) in order on `device`, each frame from the one before it, scored
+    against `targets` (`score_sequence`)."""
+    generator = generator.to(device).eval()
+    outputs = generate_sequence(generator, sources.to(device))
+    generator.cpu()
+    return score_sequence(sources, outputs, targets)

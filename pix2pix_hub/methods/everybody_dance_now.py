@@ -13,7 +13,6 @@ here: the data has no face crops. `--lambda_temporal 0` drops the temporal D (th
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -202,15 +201,11 @@ class EverybodyDanceNow(Method):
         real frames and the temporal ones (mean absolute change between consecutive frames, generated and real)."""
         import torch
 
-        from ..evaluation.sequence import score_sequence
+        from ..evaluation.sequence import evaluate_sequence
 
-        generator = exported[""].to(device).eval()
         items = [data.evaluation[index] for index in range(len(data.evaluation))]
-        sources = torch.stack([item["source"] for item in items])
-        with torch.no_grad():
-            fakes = generate_sequence(generator, sources.to(device))
-        generator.cpu()
-        return score_sequence(sources, fakes, torch.stack([item["target"] for item in items]))
+        sources, targets = (torch.stack([item[key] for item in items]) for key in ("source", "target"))
+        return evaluate_sequence(exported[""], sources, targets, device)
 
     def save(self, exported: dict[str, nn.Module], output_dir: Path, result: Evaluation, args, record) -> None:
         """The generator's Hub folder; its card names the method and the temporal measurements."""
@@ -247,26 +242,6 @@ def judge(accelerator, state, name, recipe, condition, fake, real) -> dict[str, 
     return multiscale_judge(accelerator, state.modules[name], GANLoss("lsgan"), stack, pairs, feature_matching)
 
 
-def generate_sequence(
-    generator: nn.Module,
-    poses: torch.Tensor,
-    previous: torch.Tensor | None = None,
-    on_frame: Callable[[int], None] | None = None,
-) -> torch.Tensor:
-    """Frames for poses (T, 3, H, W) in order, each generated from its pose and the frame generated before it
-    (`previous`, default zeros, before the first); `on_frame(t)` is called after each (a progress bar)."""
-    import torch
-
-    frames = []
-    previous = torch.zeros_like(poses[:1]) if previous is None else previous
-    for index, pose in enumerate(poses):
-        previous = generator(torch.cat([pose[None], previous], 1))
-        frames.append(previous[0])
-        if on_frame is not None:
-            on_frame(index)
-    return torch.stack(frames)
-
-
 VIDEO_USAGE = """## How to use
 
 The generator takes 6 channels (a stick figure and the previous frame), so it makes videos, not single images:
@@ -275,7 +250,7 @@ The generator takes 6 channels (a stick figure and the previous frame), so it ma
 import torch
 from pix2pix_hub import Pix2PixGenerator
 from pix2pix_hub.images import image_to_tensor, tensor_to_image
-from pix2pix_hub.methods.everybody_dance_now import generate_sequence
+from pix2pix_hub.inference.sequence import generate_sequence
 from pix2pix_hub.pose import read_openpose_json, render_pose
 
 generator = Pix2PixGenerator.from_pretrained("path/to/this/folder").eval()
@@ -310,5 +285,5 @@ def card_description(recipe: dict) -> str:
         "pix2pixHD's global generator with 6 input channels (the pose stick figure and the previously generated "
         f"frame, zeros for the first), {recipe['num_D']} frame discriminators and {temporal}; LSGAN with "
         f"feature matching (lambda_feat {recipe['lambda_feat']}){l1}; no face GAN, no VGG term. Generate a video with "
-        "`pix2pix_hub.methods.everybody_dance_now.generate_sequence`, frame by frame."
+        "`pix2pix_hub.inference.sequence.generate_sequence`, frame by frame."
     )
