@@ -126,6 +126,8 @@ class TrainingState:
     modules: dict[str, nn.Module]
     optimizers: dict[str, torch.optim.Optimizer]
     extras: dict[str, Any] = field(default_factory=dict)  # method-owned state, e.g. image pools
+    step: int = 0  # optimisation steps done before the one being taken (the loop sets it; resumes restore it)
+    steps_per_epoch: int = 1  # the schedule's epoch in optimisation steps (the loop's, after sharding)
 
 
 class TrainingData(Protocol):

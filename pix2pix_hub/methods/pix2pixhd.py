@@ -16,7 +16,6 @@ and its authors' description; the reference's train.py as published keeps steppi
 from __future__ import annotations
 
 import argparse
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -105,25 +104,6 @@ class Pix2PixHDRecipe(Recipe):
 
 
 PAPER = Pix2PixHDRecipe()
-
-
-class StageClock:
-    """Optimisation steps taken, checkpointed with the run: says when the fixed global generator joins training."""
-
-    def __init__(self, release_step: int = 0):
-        self.steps, self.release_step = 0, release_step
-
-    @property
-    def global_fixed(self) -> bool:
-        return self.steps < self.release_step
-
-    def state_dict(self) -> dict:
-        import torch
-
-        return {"steps": torch.tensor(self.steps)}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.steps = int(state["steps"])
 
 
 class PerceptualLoss:
@@ -230,16 +210,6 @@ def feature_matching_terms(
     ]
 
 
-def steps_per_epoch(pairs: int, recipe: Recipe, gradient_accumulation_steps: int) -> int:
-    """The loop's epoch in optimisation steps (`loop.set_up`: the run's steps // epochs, after accelerate shards
-    the batches over processes), so the global generator is released on the schedule's epoch boundary."""
-    from accelerate import PartialState
-
-    epochs = max(recipe.epochs + recipe.decay_epochs, 1)
-    batches = math.ceil(math.ceil(pairs * epochs / recipe.batch_size) / PartialState().num_processes)
-    return max(batches // gradient_accumulation_steps // epochs, 1)
-
-
 class Pix2PixHD(PairedTranslation):
     """`--method pix2pixhd`: the reference's `Pix2PixHDModel.forward` and `train.py` update, step for step."""
 
@@ -290,12 +260,6 @@ class Pix2PixHD(PairedTranslation):
             data.description += f"; instance boundaries from {recipe.instance_maps} (--instance_maps)"
         return data
 
-    def build(self, recipe: Pix2PixHDRecipe, data: PairedData, args: argparse.Namespace) -> TrainingState:
-        state = super().build(recipe, data, args)
-        release = recipe.niter_fix_global * steps_per_epoch(len(data.train), recipe, args.gradient_accumulation_steps)
-        state.extras["clock"].release_step = release
-        return state
-
     def build_networks(
         self, recipe: Pix2PixHDRecipe, channels: tuple[int, int], args: argparse.Namespace
     ) -> TrainingState:
@@ -329,7 +293,6 @@ class Pix2PixHD(PairedTranslation):
                 "discriminator": adam(discriminator.parameters(), recipe, fused),
             },
             extras={
-                "clock": StageClock(),
                 "pool": ImagePool(recipe.pool_size),
                 "perceptual": PerceptualLoss(recipe.vgg_weights) if recipe.vgg_weights else None,
                 # one D forward over fake and real stacked: exact only without batch norm
@@ -341,15 +304,16 @@ class Pix2PixHD(PairedTranslation):
         self, accelerator: Accelerator, state: TrainingState, batch: dict, recipe: Pix2PixHDRecipe
     ) -> dict[str, torch.Tensor]:
         """D's verdicts and every loss from one G forward, then G's update, then D's (the reference's train.py)."""
-        clock, generator = state.extras["clock"], state.modules["generator"]
-        if clock.release_step and clock.steps == clock.release_step:  # the reference's update_fixed_params
+        generator = state.modules["generator"]
+        release_step = recipe.niter_fix_global * state.steps_per_epoch  # the global G joins after these epochs
+        if release_step and state.step == release_step:  # the reference's update_fixed_params
             state.optimizers["generator"].state.clear()  # a new Adam over all of G: fresh moments and step counts
         source, target = batch["source"], batch["target"]
         label = accelerator.unwrap_model(generator).net.encoding(source)  # the reference's input_label
         fake = generator(source)
         losses = self.losses(accelerator, state, recipe, label, target, fake)
         accelerator.backward(losses["G"])
-        if clock.global_fixed:  # the reference's G optimizer holds only the outermost enhancer until then
+        if state.step < release_step:  # the reference's G optimizer holds only the outermost enhancer until then
             for parameter in accelerator.unwrap_model(generator).net.fixed_global_parameters():
                 parameter.grad = None
         state.optimizers["generator"].step()
@@ -358,7 +322,6 @@ class Pix2PixHD(PairedTranslation):
         accelerator.backward(losses["D"])
         state.optimizers["discriminator"].step()
         state.optimizers["discriminator"].zero_grad(set_to_none=True)
-        clock.steps += int(accelerator.sync_gradients)
         return {name: loss.detach() for name, loss in losses.items()}
 
     @staticmethod

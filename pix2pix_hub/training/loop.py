@@ -107,6 +107,7 @@ def set_up(method: Method, args: argparse.Namespace) -> Run:
     dataloader = prepare(accelerator, state, dataloader, args)
     total_steps = len(dataloader) // args.gradient_accumulation_steps
     steps_per_epoch = max(total_steps // max(recipe.epochs + recipe.decay_epochs, 1), 1)
+    state.steps_per_epoch = steps_per_epoch
     schedulers = [learning_rate_schedule(opt, recipe, steps_per_epoch) for opt in state.optimizers.values()]
     # schedules and the method's own stateful objects (e.g. image pools) are saved and restored with checkpoints
     stateful = [
@@ -168,6 +169,7 @@ def run_steps(run: Run) -> None:
         module.train()
     for batch in batches if run.step < run.max_steps else []:
         batch = {key: to_memory_format(value, run.state) for key, value in batch.items()}
+        run.state.step = run.step
         with accelerator.accumulate(*run.state.modules.values()):
             losses = run.method.training_step(accelerator, run.state, batch, run.recipe)
         for reason in set(batch.get("skipped", [])) - bad_images:  # each bad image is logged once
