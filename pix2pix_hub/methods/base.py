@@ -109,16 +109,6 @@ def recipe_from_args(recipe: type[Recipe], args: argparse.Namespace) -> Recipe:
     return recipe(**{item.name: getattr(args, item.name) for item in dataclasses.fields(recipe)})
 
 
-def apply_recipe_init(recipe: Recipe, *networks: nn.Module) -> None:
-    """`--init_type`/`--init_gain` where they differ from the reference's default, which the networks' own
-    construction already applied (so the default run draws its initial weights once)."""
-    from ..networks.blocks import INIT_STD, init_weights
-
-    if (recipe.init_type, recipe.init_gain) != ("normal", INIT_STD):
-        for network in networks:
-            init_weights(network, recipe.init_type, recipe.init_gain)
-
-
 @dataclass
 class TrainingState:
     """The prepared networks and optimizers of a run, by name (`modules["generator"]`, `optimizers["generator"]`)."""

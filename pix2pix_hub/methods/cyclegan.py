@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .base import Method, Recipe, TrainingState, apply_recipe_init, option
+from .base import Method, Recipe, TrainingState, option
 
 if TYPE_CHECKING:
     import torch
@@ -136,7 +136,7 @@ class CycleGAN(Method):
     ) -> TrainingState:
         """G_A: A -> B, G_B: B -> A, D_A (judges B), D_B (judges A), one Adam per pair, and the two image pools."""
         from ..networks import Pix2PixGenerator, create_discriminator
-        from .gan import adam
+        from .gan import adam, initialise
 
         a, b = channels
         if recipe.lambda_identity > 0 and a != b:
@@ -155,7 +155,7 @@ class CycleGAN(Method):
             )
             for judged in (b, a)
         ]
-        apply_recipe_init(recipe, *generators, *discriminators)
+        initialise(recipe, *generators, *discriminators)
         names = ("generator_A", "generator_B", "discriminator_A", "discriminator_B")
         modules = dict(zip(names, (*generators, *discriminators), strict=True))
         fused = not args.no_fused_adam

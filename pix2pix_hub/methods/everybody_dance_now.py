@@ -116,9 +116,9 @@ class EverybodyDanceNow(Method):
         """G (pose + previous frame in), the frame D, the temporal D (unless lambda_temporal is 0), their Adams."""
         from ..data.arguments import preprocessing
         from ..data.frames import ConsecutiveFrames, SequenceFrames, collate_frame_pairs
-        from ..networks import Pix2PixGenerator, create_discriminator, init_weights
+        from ..networks import Pix2PixGenerator, create_discriminator
         from ..networks.pix2pixhd import init_pix2pixhd_weights
-        from .gan import adam, has_batch_norm
+        from .gan import adam, has_batch_norm, initialise
 
         options = {"n_downsample_global": recipe.n_downsample_global, "n_blocks_global": recipe.n_blocks_global}
         generator = Pix2PixGenerator("global", 6, 3, recipe.ngf, recipe.norm, False, "eval", options)
@@ -131,11 +131,7 @@ class EverybodyDanceNow(Method):
         modules = {"generator": generator, "discriminator": create_discriminator("multiscale", in_channels=6, **size)}
         if recipe.lambda_temporal > 0:
             modules["temporal_discriminator"] = create_discriminator("multiscale", in_channels=12, **size)
-        for network in modules.values():
-            if (recipe.init_type, recipe.init_gain) == ("normal", 0.02):
-                init_pix2pixhd_weights(network)
-            else:
-                init_weights(network, recipe.init_type, recipe.init_gain)
+        initialise(recipe, *modules.values(), reference_init=init_pix2pixhd_weights)
         fused = not args.no_fused_adam
         look = preprocessing(args, generator.size_multiple)
         data.train = ConsecutiveFrames(data.train_frames, look, args.seed, augment=True)

@@ -3,11 +3,13 @@ as G's loss sees it.
 
 Below the methods and beside the loop: the methods build their optimizers with `adam`, decide with
 `has_batch_norm` whether D may judge fake and real pairs in one stacked forward (exact only without batch norm; the
-loop's `sync_batch_norm` asks the same question), and take G's adversarial term through `frozen(D)`.
+loop's `sync_batch_norm` asks the same question), take G's adversarial term through `frozen(D)`, and initialise
+their networks with `initialise`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -38,3 +40,17 @@ def frozen(accelerator: Accelerator, discriminator: nn.Module) -> nn.Module:
     wrapper would wait for gradients D never gets. (The D step turns `requires_grad` back on.)"""
     discriminator.requires_grad_(False)
     return accelerator.unwrap_model(discriminator)
+
+
+def initialise(recipe: Recipe, *networks: nn.Module, reference_init: Callable[[nn.Module], None] | None = None):
+    """`--init_type`/`--init_gain`, network by network in order. With the reference's default (normal, 0.02) a
+    network keeps the init its construction drew, or gets `reference_init` where the paper's code has its own (e.g.
+    pix2pixHD's `weights_init`, which keeps PyTorch's default biases); any other choice re-initialises it."""
+    from ..networks.blocks import INIT_STD, init_weights
+
+    reference_default = (recipe.init_type, recipe.init_gain) == ("normal", INIT_STD)
+    for network in networks:
+        if not reference_default:
+            init_weights(network, recipe.init_type, recipe.init_gain)
+        elif reference_init is not None:
+            reference_init(network)

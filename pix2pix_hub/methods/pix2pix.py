@@ -11,7 +11,7 @@ import argparse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .base import Recipe, TrainingState, apply_recipe_init, option
+from .base import Recipe, TrainingState, option
 from .paired import PairedTranslation
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ class Pix2Pix(PairedTranslation):
         self, recipe: Pix2PixRecipe, channels: tuple[int, int], args: argparse.Namespace
     ) -> TrainingState:
         from ..networks import Pix2PixGenerator, create_discriminator
-        from .gan import adam, has_batch_norm
+        from .gan import adam, has_batch_norm, initialise
 
         generator = Pix2PixGenerator(
             arch=recipe.generator_arch,
@@ -92,7 +92,7 @@ class Pix2Pix(PairedTranslation):
             n_layers=recipe.n_layers_discriminator,
             norm=recipe.norm,
         )
-        apply_recipe_init(recipe, generator, discriminator)
+        initialise(recipe, generator, discriminator)
         fused = not args.no_fused_adam
         return TrainingState(
             modules={"generator": generator, "discriminator": discriminator},

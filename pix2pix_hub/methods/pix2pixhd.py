@@ -264,10 +264,10 @@ class Pix2PixHD(PairedTranslation):
         self, recipe: Pix2PixHDRecipe, channels: tuple[int, int], args: argparse.Namespace
     ) -> TrainingState:
         """G (global or local, from --load_pretrain if given), the multi-scale D, their Adams, the stage clock."""
-        from ..networks import Pix2PixGenerator, create_discriminator, init_weights
+        from ..networks import Pix2PixGenerator, create_discriminator
         from ..networks.pix2pixhd import init_pix2pixhd_weights
         from .cyclegan import ImagePool
-        from .gan import adam, has_batch_norm
+        from .gan import adam, has_batch_norm, initialise
 
         generator = Pix2PixGenerator(
             recipe.generator_arch, channels[0], channels[1], recipe.ngf, recipe.norm, recipe.use_dropout, "eval",
@@ -278,11 +278,7 @@ class Pix2PixHD(PairedTranslation):
             "multiscale", in_channels=encoding + channels[1], ndf=recipe.ndf, norm=recipe.norm,
             n_layers=recipe.n_layers_discriminator, num_D=recipe.num_D,
         )  # fmt: skip
-        for network in (generator, discriminator):
-            if (recipe.init_type, recipe.init_gain) == ("normal", 0.02):
-                init_pix2pixhd_weights(network)  # the reference's: conv biases keep PyTorch's default init
-            else:
-                init_weights(network, recipe.init_type, recipe.init_gain)
+        initialise(recipe, generator, discriminator, reference_init=init_pix2pixhd_weights)
         if recipe.load_pretrain:
             load_pretrained_generator(generator, recipe.load_pretrain)
         fused = not args.no_fused_adam
