@@ -23,7 +23,8 @@ import torch
 from accelerate import Accelerator
 
 from pix2pix_hub.methods.base import recipe_from_args
-from pix2pix_hub.methods.pix2pixhd import Pix2PixHD, Pix2PixHDRecipe, feature_matching_terms
+from pix2pix_hub.methods.gan import feature_matching_terms
+from pix2pix_hub.methods.pix2pixhd import Pix2PixHD, Pix2PixHDRecipe
 from pix2pix_hub.networks import MultiscaleDiscriminator, Pix2PixGenerator
 from pix2pix_hub.networks.pix2pixhd import reference_scales_in_our_order
 from pix2pix_hub.networks.reference import load_reference_state_dict

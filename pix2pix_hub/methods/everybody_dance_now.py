@@ -230,7 +230,7 @@ def judge(accelerator, state, name, recipe, condition, fake, real) -> dict[str, 
     import torch
 
     from ..losses import GANLoss
-    from .pix2pixhd import multiscale_judge
+    from .gan import multiscale_judge
 
     pairs = (torch.cat([condition, fake.detach()], 1), torch.cat([condition, real], 1), torch.cat([condition, fake], 1))
     feature_matching = (recipe.n_layers_discriminator, recipe.lambda_feat)

@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from torch import nn
 
     from ..evaluation.evaluate import Evaluation
-    from ..losses import GANLoss
 
 PAPER_URL = "https://arxiv.org/abs/1711.11585"
 REFERENCE_REPO_URL = "https://github.com/NVIDIA/pix2pixHD"
@@ -160,56 +159,6 @@ def class_index_image(image, label_nc: int, name: str):
     return Image.fromarray(indices.astype(np.uint8), mode="L").convert("P")
 
 
-def multiscale_gan_loss(gan: GANLoss, predictions: list[list[torch.Tensor]], target_is_real: bool) -> torch.Tensor:
-    """The reference's GANLoss on a list of scales: the sum over scales of the loss on each one's last map."""
-    return sum(gan(scale[-1], target_is_real) for scale in predictions)
-
-
-def multiscale_judge(accelerator, discriminator, gan, stack: bool, pairs, feature_matching) -> dict[str, torch.Tensor]:
-    """pix2pixHD's verdicts from one multi-scale D, for every method that trains with it.
-
-    `pairs` = (fake, real, generated): D_fake on the (detached, maybe pooled) fake pair and D_real on the real one
-    train D; G_GAN and, with `feature_matching` = (n_layers, lambda_feat), G_GAN_Feat go back to G through the
-    generated pair and the `frozen` D. With `stack`, one D forward
-    over fake and real stacked: exact only without batch norm, which would mix their statistics.
-    """
-    import torch
-
-    from .gan import frozen
-
-    fake_pair, real_pair, generated_pair = pairs
-    discriminator.requires_grad_(True)
-    if stack:
-        both = discriminator(torch.cat([fake_pair, real_pair]))
-        pred_fake_pool = [[feature[: len(fake_pair)] for feature in scale] for scale in both]
-        pred_real = [[feature[len(fake_pair) :] for feature in scale] for scale in both]
-    else:
-        pred_fake_pool, pred_real = discriminator(fake_pair), discriminator(real_pair)
-    pred_fake = frozen(accelerator, discriminator)(generated_pair)
-    feature_terms = feature_matching_terms(pred_fake, pred_real, *feature_matching) if feature_matching else []
-    return {
-        "G_GAN": multiscale_gan_loss(gan, pred_fake, True),
-        "G_GAN_Feat": sum(feature_terms) if feature_terms else generated_pair.new_zeros(()),
-        "D_real": multiscale_gan_loss(gan, pred_real, True),
-        "D_fake": multiscale_gan_loss(gan, pred_fake_pool, False),
-    }
-
-
-def feature_matching_terms(
-    pred_fake: list[list[torch.Tensor]], pred_real: list[list[torch.Tensor]], n_layers: int, lambda_feat: float
-) -> list[torch.Tensor]:
-    """L1 between D's features of the generated and the real pair, every scale and layer but the last, weighted
-    1/num_D per scale and 4/(n_layers+1) per layer as the reference (its float order, so its rounding too)."""
-    import torch.nn.functional as F
-
-    weight = (1.0 / len(pred_fake)) * (4.0 / (n_layers + 1))
-    return [
-        weight * F.l1_loss(fake, real.detach()) * lambda_feat
-        for fake_scale, real_scale in zip(pred_fake, pred_real, strict=True)
-        for fake, real in zip(fake_scale[:-1], real_scale[:-1], strict=True)
-    ]
-
-
 class Pix2PixHD(PairedTranslation):
     """`--method pix2pixhd`: the reference's `Pix2PixHDModel.forward` and `train.py` update, step for step."""
 
@@ -326,6 +275,7 @@ class Pix2PixHD(PairedTranslation):
         import torch
 
         from ..losses import GANLoss
+        from .gan import multiscale_judge
 
         fake_pair = state.extras["pool"].query(torch.cat([label, fake.detach()], 1))
         verdicts = multiscale_judge(
