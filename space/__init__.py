@@ -5,3 +5,10 @@ task's model once and lets concurrent requests share forward passes; `handlers` 
 translations; `ui` lays the page out from the task list; `launch` starts `python app.py` in a child process on a
 free port, as the app tests and the benchmarks do.
 """
+
+import warnings
+
+# FastAPI builds its request-body fields with Field(alias="body"), which pydantic 2.13 warns has no effect: a warning
+# about two libraries' versions, not about this app, that reached the app's console when launch raced the warm-up
+# thread. Filtered here, before anything imports gradio.
+warnings.filterwarnings("ignore", message="The 'alias' attribute with value 'body'", category=UserWarning)
