@@ -688,15 +688,15 @@ def test_browser_task_picker_shows_the_longest_title_in_full_on_a_phone(browser,
 # --- last: shutdown ----------------------------------------------------------------------------------------------
 
 
+def test_the_console_shows_no_warnings_after_uploads_and_translations(client, running_app, tmp_path):
+    _translate(client, "sat2map", _make_bad_input("cmyk.jpg", tmp_path))  # an upload, a decode, a forward pass
+    log = running_app.log.read_text()
+    assert "Warning" not in log and "warn" not in log.lower(), log  # e.g. pydantic's about FastAPI's body alias
+
+
 def test_nothing_a_user_uploaded_stays_on_disk_after_the_app_stops(client, running_app):
     _translate(client, "sat2map", get_task("sat2map").examples[2].input)
     assert any(path.is_file() for path in running_app.uploads.rglob("*"))
     running_app.process.send_signal(signal.SIGTERM)
     running_app.process.wait(timeout=60)
     assert [path for path in running_app.uploads.rglob("*") if path.is_file()] == []
-
-
-def test_the_console_shows_no_warnings_after_uploads_and_translations(client, running_app, tmp_path):
-    _translate(client, "sat2map", _make_bad_input("cmyk.jpg", tmp_path))  # an upload, a decode, a forward pass
-    log = running_app.log.read_text()
-    assert "Warning" not in log and "warn" not in log.lower(), log  # e.g. pydantic's about FastAPI's body alias
