@@ -53,9 +53,12 @@ def ignored_paths(root: Path) -> list[str]:
 
 
 def paths_to_set_aside(root: Path, keep: list[str]) -> list[str]:
-    """The default set plus every ignored path, less what the job keeps: a folder holding a kept path goes aside
-    entry by entry around it."""
+    """The default set plus every ignored path, less what the job keeps (and the Python running this, when it lives
+    in the tree): a folder holding a kept path goes aside entry by entry around it."""
     kept = {Path(path).as_posix().rstrip("/") for path in keep}
+    python = Path(sys.prefix).resolve()
+    if python.is_relative_to(root):  # a virtual environment inside the tree runs the command: it stays
+        kept.add(python.relative_to(root).as_posix())
     chosen: list[str] = []
     for path in dict.fromkeys([*SET_ASIDE, *ignored_paths(root)]):
         if (root / path).exists() and not any(path.startswith(done + "/") for done in chosen):
