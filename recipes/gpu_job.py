@@ -8,7 +8,9 @@ beside the repository (same file system: a rename, so nothing is copied and ever
 checks that what stays is under 60 MB, runs the command from the repository root through the project's own entry
 points (`accelerate launch train_accelerate.py ...`, `python -m benchmarks.training ...`), and moves everything
 back, also when the command fails or is interrupted (Ctrl-C, SIGTERM). A job that needs one set-aside path keeps it
-with `--keep PATH` (e.g. `--keep weights/facades_label2photo`, 7.8 MB).
+with `--keep PATH` (e.g. `--keep weights/facades_label2photo`, 7.8 MB). The machines reach nothing outside the copy,
+so the data a job trains on must be in the tree: copy it in first (`cp -r ../shared/data/facades job_data/`, 25 MB;
+an untracked folder travels unless git ignores it, and then `--keep` takes it along) and remove it afterwards.
 
     python -m recipes.gpu_job --size                 # what would travel, in bytes, and what is set aside
     python -m recipes.gpu_job -- COMMAND [ARGS ...]  # set aside, run COMMAND, put back; exits with COMMAND's status
