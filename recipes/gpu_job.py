@@ -122,9 +122,11 @@ def restore(root: Path) -> list[str]:
 def run_job(root: Path, command: list[str], keep: list[str]) -> int:
     """Set aside, check the size, run `command` from the root, and always put everything back."""
     paths = paths_to_set_aside(root, keep)
+    if aside_folder(root).exists():  # a killed run's paths: put them back first, never mix two jobs' paths
+        raise SystemExit(f"{aside_folder(root)} exists: run `python -m recipes.gpu_job --restore` first")
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM unwinds through `finally` too
-    set_aside(root, paths)
     try:
+        set_aside(root, paths)  # inside: a move that fails or is interrupted half-way is undone too
         travelling = tree_bytes(root)
         print(f"gpu_job: {travelling / 1e6:.1f} MB travels; {len(paths)} paths set aside", file=sys.stderr)
         if travelling > LIMIT_BYTES:

@@ -93,7 +93,7 @@ def test_a_killed_job_is_put_back_by_restore(tmp_path):
     before = snapshot(root)
     gpu_job.set_aside(root, gpu_job.paths_to_set_aside(root, []))  # as a SIGKILLed run leaves it
     assert not (root / "weights").exists()
-    assert "a job's paths are still aside" in run_job(root, "--", "true").stderr  # refused, nothing moved twice
+    assert "--restore` first" in run_job(root, "--", "true").stderr  # refused: nothing moved twice
     assert run_job(root, "--restore").returncode == 0
     assert snapshot(root) == before and not gpu_job.aside_folder(root).exists()
 
