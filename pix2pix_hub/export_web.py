@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", required=True, help="a model folder or Hub repo id (save_pretrained layout)")
     parser.add_argument("--subfolder", default=None, help="the model inside it (a CycleGAN's AtoB or BtoA)")
     parser.add_argument("--out", required=True, type=Path, help="the export folder (web/models for web/ itself)")
-    parser.add_argument("--task", default=None, help="the name the page shows (default: the model folder's name)")
+    parser.add_argument("--task", default=None, help="the task's name, in ?task= (default: the model folder's name)")
+    parser.add_argument("--title", default=None, help="what the page calls it, e.g. 'Facades: labels → photo'")
     brushes = parser.add_mutually_exclusive_group()
     brushes.add_argument("--palette", choices=sorted(PALETTES), help="label-map brushes (pix2pix_hub/palettes.py)")
     brushes.add_argument("--pen", action="store_true", help="a black pen on white paper (edge maps)")
@@ -88,7 +89,7 @@ def export(args: argparse.Namespace) -> None:
     find_runtime(args.runtime)  # before the export's seconds: a missing `npm ci` is said at once
     hub_kwargs = {"subfolder": args.subfolder} if args.subfolder else {}
     model = export_web_model(
-        args.model, args.out, task, sketch, example_files(args.examples), args.precision, **hub_kwargs
+        args.model, args.out, task, sketch, example_files(args.examples), args.precision, args.title, **hub_kwargs
     )
     write_site_index(args.out, copy_runtime(args.runtime, args.out))
     sizes = ", ".join(f"{name} {graph['bytes'] / 1e6:.1f} MB" for name, graph in model["graphs"].items())

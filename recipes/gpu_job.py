@@ -8,7 +8,9 @@ beside the repository (same file system: a rename, so nothing is copied and ever
 checks that what stays is under 60 MB, runs the command from the repository root through the project's own entry
 points (`accelerate launch train_accelerate.py ...`, `python -m benchmarks.training ...`), and moves everything
 back, also when the command fails or is interrupted (Ctrl-C, SIGTERM). A job that needs one set-aside path keeps it
-with `--keep PATH` (e.g. `--keep weights/facades_label2photo`, 7.8 MB).
+with `--keep PATH` (e.g. `--keep weights/facades_label2photo`, 7.8 MB). The machines reach nothing outside the copy,
+so the data a job trains on must be in the tree: copy it in first (`cp -r ../shared/data/facades job_data/`, 25 MB;
+an untracked folder travels unless git ignores it, and then `--keep` takes it along) and remove it afterwards.
 
     python -m recipes.gpu_job --size                 # what would travel, in bytes, and what is set aside
     python -m recipes.gpu_job -- COMMAND [ARGS ...]  # set aside, run COMMAND, put back; exits with COMMAND's status
@@ -53,9 +55,12 @@ def ignored_paths(root: Path) -> list[str]:
 
 
 def paths_to_set_aside(root: Path, keep: list[str]) -> list[str]:
-    """The default set plus every ignored path, less what the job keeps: a folder holding a kept path goes aside
-    entry by entry around it."""
+    """The default set plus every ignored path, less what the job keeps (and the Python running this, when it lives
+    in the tree): a folder holding a kept path goes aside entry by entry around it."""
     kept = {Path(path).as_posix().rstrip("/") for path in keep}
+    python = Path(sys.prefix).resolve()
+    if python.is_relative_to(root):  # a virtual environment inside the tree runs the command: it stays
+        kept.add(python.relative_to(root).as_posix())
     chosen: list[str] = []
     for path in dict.fromkeys([*SET_ASIDE, *ignored_paths(root)]):
         if (root / path).exists() and not any(path.startswith(done + "/") for done in chosen):
@@ -117,9 +122,11 @@ def restore(root: Path) -> list[str]:
 def run_job(root: Path, command: list[str], keep: list[str]) -> int:
     """Set aside, check the size, run `command` from the root, and always put everything back."""
     paths = paths_to_set_aside(root, keep)
+    if aside_folder(root).exists():  # a killed run's paths: put them back first, never mix two jobs' paths
+        raise SystemExit(f"{aside_folder(root)} exists: run `python -m recipes.gpu_job --restore` first")
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM unwinds through `finally` too
-    set_aside(root, paths)
     try:
+        set_aside(root, paths)  # inside: a move that fails or is interrupted half-way is undone too
         travelling = tree_bytes(root)
         print(f"gpu_job: {travelling / 1e6:.1f} MB travels; {len(paths)} paths set aside", file=sys.stderr)
         if travelling > LIMIT_BYTES:

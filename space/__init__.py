@@ -5,3 +5,10 @@ task's model once and lets concurrent requests share forward passes; `handlers` 
 translations; `ui` lays the page out from the task list; `launch` starts `python app.py` in a child process on a
 free port, as the app tests and the benchmarks do.
 """
+
+import warnings
+
+# FastAPI builds its request-body fields with Field(alias="body"), which pydantic 2.13 warns has no effect: a warning
+# about two libraries' versions, not about this app, that reached the app's console at some launches (not at every
+# one: warning filters are process-wide and the warm-up thread sets its own). Filtered here, before gradio loads.
+warnings.filterwarnings("ignore", message="The 'alias' attribute with value 'body'", category=UserWarning)

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import numpy as np
 from PIL import Image
+from skimage.morphology import skeletonize
 
 from pix2pix_hub import edges
 from pix2pix_hub.images import open_image, prepare_image
@@ -148,10 +150,12 @@ def translate(
 
 
 def ink_edges(sketch: Image.Image) -> Image.Image:
-    """A pen sketch as the data's edge maps are drawn: black lines on white, nothing grey, at 256x256 (the browser's
-    anti-aliased 2-pixel pen on the 512-pixel canvas becomes 1-2 pixel lines, as in the data)."""
-    grey = sketch.convert("L").resize(EDGE_SKETCH_SIZE, Image.Resampling.BOX)
-    return grey.point(lambda value: 0 if value < EDGE_INK else 255).convert("RGB")
+    """A pen sketch as the data's edge maps are drawn: black 1-pixel lines on white, nothing grey, at 256x256 (the
+    browser's 4-pixel pen on the 512-pixel canvas, which draws solid lines where a thinner pen shows dashes, is
+    thinned to its centre line)."""
+    grey = np.asarray(sketch.convert("L").resize(EDGE_SKETCH_SIZE, Image.Resampling.BOX))
+    lines = skeletonize(grey < EDGE_INK)
+    return Image.fromarray(np.where(lines, 0, 255).astype(np.uint8)).convert("RGB")
 
 
 def translate_sketch(task: str, sketch: dict[str, Any] | None) -> tuple[str, Result]:

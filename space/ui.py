@@ -24,8 +24,9 @@ from .web_tab import web_tab
 
 CONCURRENCY_LIMIT = 16  # requests inside the model handlers at once (they queue for a shared pass)
 SKETCH_SIZE = 512  # the canvas, in image pixels: twice the model's 256, so a 1-pixel-radius pen gives its 1-pixel edges
-SKETCH_HEIGHT = 560  # px: the editor is tall enough that the canvas fills it rather than sitting small in a margin
+SKETCH_HEIGHT = 574  # px: the editor shows the 512-px canvas at 100% (1-px pen lines crisp, not dashed by scaling)
 MARGIN_STROKES_JS = f"const SKETCH_SIZE = {SKETCH_SIZE};\n" + (Path(__file__).parent / "margin_strokes.js").read_text()
+SWATCH_LABELS_JS = (Path(__file__).parent / "swatch_labels.js").read_text()
 TASK_PICKER_WIDTH = 300  # px, picker and card: on a narrow screen (a phone) the card wraps below the picker
 
 HOW_IT_WORKS = f"""
@@ -48,6 +49,14 @@ CSS = """
 """
 CSS += "#sketch-input .empty.wrap { visibility: hidden; }\n"  # Gradio's white upload box, shown while the canvas loads
 CSS += f"#task-card {{ min-width: min({TASK_PICKER_WIDTH}px, 100%) !important; }}\n"  # a phone: below the picker
+CSS += """#sketch-input menu button.color:not([data-name=""]) { width: auto; min-width: 7.5em; height: auto;
+  padding: 3px 6px; border-radius: 4px; font-size: 12px; line-height: 1.2; text-align: left; white-space: nowrap; }
+#sketch-input menu:has(button.color:not([data-name=""])) { display: grid; grid-template-columns: repeat(3, auto);
+  gap: 4px; width: max-content; max-width: none; }
+#sketch-input .wrap:has(> * button.color:not([data-name=""])),
+#sketch-input .wrap:has(> * button.color:not([data-name=""])) * { width: max-content; max-width: none;
+  overflow: visible; }
+"""  # the colour menu's swatches named (swatch_labels.js), in three columns
 
 
 def describe(task: Task) -> str:
@@ -82,8 +91,8 @@ def sketch_props(task: Task, background: str | None = None) -> dict[str, Any]:
             color_mode="fixed",
             default_size=24,
         )
-    elif task.input_kind == "edges":  # a radius of 1 px here: 1 px lines at the model's size, like the data's edges
-        brush = gr.Brush(colors=["#000000"], default_color="#000000", color_mode="fixed", default_size=1)
+    elif task.input_kind == "edges":  # 4 px lines here, solid on screen; inked as 1 px lines at 256 like the data's
+        brush = gr.Brush(colors=["#000000"], default_color="#000000", color_mode="fixed", default_size=2)
         eraser = gr.Eraser(default_size=8)
     elif task.input_kind == "grayscale":
         brush = gr.Brush(colors=["#000000", "#808080", "#ffffff"], default_color="#000000", default_size=6)
@@ -238,9 +247,16 @@ def _sketch_tab(task: Task) -> dict[str, Any]:
                         height=SKETCH_HEIGHT,
                         elem_id="sketch-input",
                     )
-                    legend = gr.HTML(palette_legend(task), js_on_load=MARGIN_STROKES_JS, elem_id="sketch-legend")
+                    legend = gr.HTML(
+                        palette_legend(task), js_on_load=MARGIN_STROKES_JS + SWATCH_LABELS_JS, elem_id="sketch-legend"
+                    )
                 sketch_output = gr.Image(
-                    label="Output", format="png", interactive=False, buttons=["download"], elem_id="sketch-output"
+                    label="Output",
+                    format="png",
+                    interactive=False,
+                    buttons=["download"],
+                    height=SKETCH_HEIGHT,  # as tall as the canvas beside it
+                    elem_id="sketch-output",
                 )
             sketch_button = gr.Button("Translate sketch", variant="primary", elem_id="sketch-button")
     return {
@@ -337,6 +353,11 @@ def _connect(w: Widgets) -> None:
     )
 
 
+def picker_for_tab(selected: gr.SelectData) -> gr.Column:
+    """The task picker and its examples apply to every tab but Dance (one subject, its own inputs): hidden there."""
+    return gr.Column(visible=selected.value != "Dance")
+
+
 def build_demo() -> gr.Blocks:
     """The whole UI, driven by the task registry; it opens on the first task this machine has weights for."""
     with_weights = [task.name for task in TASKS.values() if task.has_local_weights()]
@@ -346,9 +367,10 @@ def build_demo() -> gr.Blocks:
         gr.Markdown("# pix2pix: image-to-image translation\nPick a task, then draw, upload or compare.")
         if missing:
             gr.Markdown(f"Tasks without weights on this machine: {', '.join(f'`{name}`' for name in missing)}.")
-        widgets = _task_picker(task)
+        with gr.Column(elem_id="task-picker") as picker:
+            widgets = _task_picker(task)
         widgets |= {"example_target": gr.State(None), "result": gr.State(None)}
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             widgets |= _upload_tab(task)
             widgets |= _sketch_tab(task)
             widgets |= _compare_tab(task)
@@ -358,4 +380,5 @@ def build_demo() -> gr.Blocks:
         with gr.Accordion("How it works", open=False):
             gr.Markdown(HOW_IT_WORKS)
         _connect(Widgets(**widgets))
+        tabs.select(picker_for_tab, None, picker, api_visibility="private")
     return demo

@@ -57,7 +57,7 @@ def export_task(task: Task, models: Path) -> bool:
         if Path(source).is_dir() and (Path(source) / task.weights_file).is_file():
             kwargs = {"subfolder": task.subfolder} if task.subfolder else {}
             examples = [example.input for example in task.examples]
-            export_web_model(source, models, task.name, task_sketch(task), examples, **kwargs)
+            export_web_model(source, models, task.name, task_sketch(task), examples, title=task.title, **kwargs)
             return True
     return False
 

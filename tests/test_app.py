@@ -345,13 +345,15 @@ def test_the_app_and_the_command_line_give_a_small_image_the_same_output_size(ki
     assert _translate(client, "sat2map", image).size == from_cli.size == Image.open(image).size
 
 
-def test_an_edges_sketch_is_inked_like_the_data_black_one_pixel_lines_on_white_at_256():
-    sketch = Image.new("RGB", (512, 512), "white")  # the canvas: a pen of 2 px there, grey where anti-aliased
-    ImageDraw.Draw(sketch).line([(40, 101), (400, 101)], fill=(90, 90, 90), width=2)
+@pytest.mark.parametrize("width", [2, 4])  # a thin anti-aliased line, and the app's pen (4 px on the canvas)
+def test_an_edges_sketch_is_inked_like_the_data_black_one_pixel_lines_on_white_at_256(width):
+    sketch = Image.new("RGB", (512, 512), "white")  # the canvas, grey where anti-aliased
+    ImageDraw.Draw(sketch).line([(40, 101), (400, 101)], fill=(90, 90, 90), width=width)
+    ImageDraw.Draw(sketch).line([(300, 20), (300, 480)], fill=(0, 0, 0), width=width)
     inked = np.asarray(ink_edges(sketch))
     assert inked.shape == (256, 256, 3) and set(np.unique(inked)) == {0, 255}
-    thickness = (inked.min(-1) == 0)[:, 25:195].sum(0)
-    assert thickness.min() >= 1 and thickness.max() <= 2
+    lines = inked.min(-1) == 0
+    assert (lines[:, 25:140].sum(0) == 1).all() and (lines[20:40].sum(1) == 1).all()  # one pixel thin, no gaps
 
 
 # --- Chromium ----------------------------------------------------------------------------------------------------
@@ -571,6 +573,58 @@ def test_browser_a_pen_stroke_that_starts_in_the_margin_is_kept_one_pixel_thin_l
     assert thickness.min() >= 1 and np.median(thickness) <= 2  # the data's edges are 1-pixel lines
 
 
+def test_browser_a_horizontal_pen_stroke_shows_solid_on_the_canvas_and_is_inked_one_pixel_thin(page):
+    _pick_task(page, "edges2shoes")
+    _drag_into_the_canvas_from_its_margin(page, (0.3, 0.4), (0.7, 0.4))
+    canvas = page.locator("#sketch-input canvas").first
+    shown = np.asarray(Image.open(io.BytesIO(canvas.screenshot())).convert("L")) < 128
+    height, width = shown.shape
+    band = shown[round(0.4 * height) - 6 : round(0.4 * height) + 7, round(0.3 * width) + 8 : round(0.7 * width) - 8]
+    assert (band.sum(0) >= 2).all(), band.sum(0)  # every screen column of the stroke inked: solid, not dashed
+    ink = _translated_sketch(page).min(-1) < 128
+    _, columns = np.nonzero(ink)
+    assert (ink[:, columns.min() + 4 : columns.max() - 4].sum(0) == 1).all()  # the data's 1-pixel lines, no gaps
+
+
+def test_browser_sketch_swatches_carry_the_legends_names_and_the_output_is_as_tall_as_the_canvas(page):
+    page.get_by_role("tab", name="Sketch").click()
+    editor = page.locator("#sketch-input")
+    editor.get_by_role("button", name="Color", exact=True).click()
+    names = [label.name for label in get_task("facades_label2photo").palette]
+    page.wait_for_function(
+        "names => [...document.querySelectorAll('#sketch-input menu button.color')].map(b => b.innerText.trim())"
+        ".join() === names.join()",
+        arg=names,
+        timeout=30_000,
+    )
+    for name in names:  # each on show, not cut off by the menu: the point at its centre is the swatch itself
+        assert page.evaluate(
+            """name => {
+                const button = [...document.querySelectorAll('#sketch-input menu button.color')]
+                    .find(b => b.title === name);
+                const box = button.getBoundingClientRect();
+                return document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2) === button;
+            }""",
+            name,
+        ), name
+    _screenshot(page, "app-sketch-swatches.png")
+    height = page.eval_on_selector("#sketch-input", "e => e.getBoundingClientRect().height")
+    assert page.eval_on_selector("#sketch-output", "e => e.getBoundingClientRect().height") >= height - 2
+    assert editor.get_by_text("100%", exact=True).is_visible()  # the canvas at its own scale: crisp strokes
+
+
+def test_browser_the_dance_tab_hides_the_task_picker_and_an_unpaired_task_compares_no_real_image(page):
+    page.get_by_role("tab", name="Dance").click()
+    page.locator("#task-picker").wait_for(state="hidden", timeout=30_000)
+    assert not page.locator("#examples").is_visible()
+    _screenshot(page, "app-dance.png")
+    page.get_by_role("tab", name="Compare").click()
+    page.locator("#task-picker").wait_for(state="visible", timeout=30_000)
+    _pick_task(page, "apple2orange")
+    hint = page.locator("#compare-hint").inner_text()
+    assert "unpaired" in hint and "real image, too" not in hint
+
+
 def test_browser_a_label_sketch_starts_with_a_class_that_shows_and_keeps_strokes_from_the_margin(page):
     task = get_task("cityscapes_label2photo")
     _pick_task(page, task.name)
@@ -632,6 +686,12 @@ def test_browser_task_picker_shows_the_longest_title_in_full_on_a_phone(browser,
 
 
 # --- last: shutdown ----------------------------------------------------------------------------------------------
+
+
+def test_the_console_shows_no_warnings_after_uploads_and_translations(client, running_app, tmp_path):
+    _translate(client, "sat2map", _make_bad_input("cmyk.jpg", tmp_path))  # an upload, a decode, a forward pass
+    log = running_app.log.read_text()
+    assert "Warning" not in log and "warn" not in log.lower(), log  # e.g. pydantic's about FastAPI's body alias
 
 
 def test_nothing_a_user_uploaded_stays_on_disk_after_the_app_stops(client, running_app):

@@ -93,7 +93,7 @@ def test_a_killed_job_is_put_back_by_restore(tmp_path):
     before = snapshot(root)
     gpu_job.set_aside(root, gpu_job.paths_to_set_aside(root, []))  # as a SIGKILLed run leaves it
     assert not (root / "weights").exists()
-    assert "a job's paths are still aside" in run_job(root, "--", "true").stderr  # refused, nothing moved twice
+    assert "--restore` first" in run_job(root, "--", "true").stderr  # refused: nothing moved twice
     assert run_job(root, "--restore").returncode == 0
     assert snapshot(root) == before and not gpu_job.aside_folder(root).exists()
 
@@ -110,6 +110,15 @@ def test_a_kept_path_travels_and_its_siblings_stay_behind(tmp_path):
         "weights/facades/model.safetensors",
     ]
     assert snapshot(root) == before
+
+
+def test_a_virtual_environment_in_the_tree_that_runs_the_job_is_not_set_aside(tmp_path, monkeypatch):
+    root = scratch_tree(tmp_path / "tree")
+    (root / ".gitignore").write_text("node_modules/\n__pycache__/\n.venv/\n")
+    (root / ".venv/bin").mkdir(parents=True)
+    assert ".venv" in gpu_job.paths_to_set_aside(root, [])
+    monkeypatch.setattr(sys, "prefix", str(root / ".venv"))
+    assert ".venv" not in gpu_job.paths_to_set_aside(root, []) and "weights" in gpu_job.paths_to_set_aside(root, [])
 
 
 def test_what_travels_from_this_repository_is_under_60_mb_as_the_docstring_says():

@@ -364,12 +364,13 @@ def test_the_apps_in_your_browser_tab_serves_the_page_and_models_that_translate_
     frame = frame_element.content_frame()
     frame.wait_for_function("window.pix2pixWeb && window.pix2pixWeb.model", timeout=60_000)
     wait_translated(frame, 0)
-    served = [frame.evaluate("window.pix2pixWeb.model.task")] + frame.eval_on_selector_all(
-        "#task option", "options => options.map((option) => option.textContent)"
-    )
+    titles = frame.eval_on_selector_all("#task option", "options => options.map((option) => option.textContent)")
     weighted = [name for name, task in TASKS.items() if task.bundled_dir.is_dir()]
-    assert sorted(set(served)) == sorted(weighted)
-    assert served[0] == weighted[0]  # the page opens on the task the app is showing
+    assert sorted(titles) == sorted(get_task(name).title for name in weighted)  # the app's titles, not raw names
+    assert frame.evaluate("window.pix2pixWeb.model.task") == weighted[0]  # it opens on the task the app shows
+    assert get_task(weighted[0]).title in frame.inner_text("#status")
+    undo = frame.eval_on_selector("#undo", "b => [getComputedStyle(b).borderRadius, getComputedStyle(b).cursor]")
+    assert undo == ["6px", "pointer"]  # the page's own button style, not the browser's bare default
     model_url = frame.evaluate("window.pix2pixWeb.model.url")
     model = json.loads(urllib.request.urlopen(model_url + "model.json", timeout=30).read())
     graph = urllib.request.urlopen(model_url + model["graphs"]["float32"]["file"], timeout=30).read()

@@ -62,7 +62,7 @@ async function translateNow() {
       $("output").getContext("2d").putImageData(new ImageData(rgba, model.width, model.height), 0, 0);
       state.runs += 1;
       state.last = { task: model.task, precision, seed, ms, input, output: rgba };
-      setStatus(`${model.task}, ${precision}: ${ms.toFixed(0)} ms in your browser (${threadsText()})`);
+      setStatus(`${model.title ?? model.task}, ${precision}: ${ms.toFixed(0)} ms in your browser (${threadsText()})`);
     }
   } catch (error) {
     setStatus(`Translation failed: ${error.message ?? error}`, true);
@@ -142,7 +142,7 @@ function describe(model) {
   const mb = (precision) => (model.graphs[precision].bytes / 1e6).toFixed(1);
   const sizes = model.precisions.map((precision) => `${precision} ${mb(precision)} MB`).join(", ");
   const mode = model.dropout ? "paper mode: dropout on, its noise drawn from the seed" : "eval mode";
-  return `${model.task}: ${model.arch}, ${model.height}x${model.width}, ${mode}. Download: ${sizes}.`;
+  return `${model.title ?? model.task}: ${model.arch}, ${model.height}x${model.width}, ${mode}. Download: ${sizes}.`;
 }
 
 async function selectTask(path) {
@@ -198,7 +198,7 @@ async function start() {
   }
   const index = await response.json();
   if (!index.models.length) throw new Error(`${indexUrl} lists no models`);
-  $("task").replaceChildren(...index.models.map((entry) => new Option(entry.task, entry.path)));
+  $("task").replaceChildren(...index.models.map((entry) => new Option(entry.title ?? entry.task, entry.path)));
   const first = index.models.find((entry) => entry.task === query.get("task")) ?? index.models[0];
   $("task").value = first.path;
   state.ort = await loadRuntime(modelsBase);

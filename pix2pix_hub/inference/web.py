@@ -135,9 +135,11 @@ def export_web_model(
     sketch: dict[str, Any] | None = None,
     examples: list[Path] = (),
     precision: str = "auto",
+    title: str | None = None,
     **hub_kwargs,
 ) -> dict[str, Any]:
-    """Write `out_dir/task/` (graphs, model.json, examples) for the page; returns what model.json holds.
+    """Write `out_dir/task/` (graphs, model.json, examples) for the page; returns what model.json holds. `title` is
+    what the page calls the task (default: its name).
 
     The size is the int8 calibration's where there is one (the size it was validated at), else the arch's native
     size; `precision="auto"` adds the int8 graph where the calibration applies, "int8" insists on it.
@@ -162,6 +164,7 @@ def export_web_model(
         "format": WEB_FORMAT,
         "version": WEB_FORMAT_VERSION,
         "task": task,
+        "title": title or task,
         "source": str(repo_or_dir) + (f" ({hub_kwargs['subfolder']})" if hub_kwargs.get("subfolder") else ""),
         "arch": generator.arch,
         "height": size[0],
@@ -188,7 +191,8 @@ def write_site_index(out_dir: str | Path, runtime_version: str) -> dict[str, Any
     for path in sorted(out_dir.glob(f"*/{MODEL_JSON}")):
         model = json.loads(path.read_text(encoding="utf-8"))
         if model.get("format") == WEB_FORMAT:
-            models.append({"task": model["task"], "path": f"{path.parent.name}/{MODEL_JSON}"})
+            title = model.get("title", model["task"])
+            models.append({"task": model["task"], "title": title, "path": f"{path.parent.name}/{MODEL_JSON}"})
     index = {"format": WEB_FORMAT, "version": WEB_FORMAT_VERSION, "onnxruntime_web": runtime_version, "models": models}
     atomic_write_text(out_dir / INDEX_JSON, json.dumps(index, indent=1))
     return index
