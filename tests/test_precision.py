@@ -31,6 +31,7 @@ def test_auto_follows_a_half_precision_named_by_accelerate_but_not_its_unset_def
     assert choose_precision("auto", OLD_GPU, launcher="fp16").mixed_precision == "fp16"
     assert choose_precision("auto", AVX2_CPU, launcher="no").mixed_precision == "no"
     assert choose_precision("auto", BF16_CPU, launcher="no").mixed_precision == "bf16"  # launch's default is "no"
+    assert choose_precision("auto", BF16_GPU, launcher="fp8").mixed_precision == "bf16"  # not ours to carry
 
 
 def test_an_explicit_choice_is_kept_and_a_slow_one_on_a_cpu_is_explained():

@@ -69,7 +69,7 @@ def choose_precision(requested: str, hardware: Hardware, launcher: str | None = 
     if requested not in CHOICES:
         raise ValueError(f"--mixed_precision {requested!r}: choose one of {', '.join(CHOICES)}")
     if requested == "auto":
-        if launcher in ("fp16", "bf16", "fp8"):
+        if launcher in ("fp16", "bf16"):  # (fp8 is not a choice this trainer carries: auto decides then)
             return choose_precision(launcher, hardware)
         if hardware.native_bf16:
             return PrecisionChoice("bf16", f"auto: bf16 is native on this {hardware.description}")
