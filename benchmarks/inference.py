@@ -56,7 +56,7 @@ from benchmarks.common import interleaved_rounds, write_section
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
 from pix2pix_hub.calibrate_int8 import graph_feeds, record_ranges
 from pix2pix_hub.evaluation.metrics import output_psnr
-from pix2pix_hub.images import image_to_tensor, open_image, tensor_to_image
+from pix2pix_hub.images import image_to_tensor, open_image, pixels_to_tensor, tensor_to_image
 from pix2pix_hub.inference.fast.int8 import Int8Calibration, weights_sha256
 from pix2pix_hub.inference.fast.onnx import OnnxGenerator, export_to_onnx
 from pix2pix_hub.inference.fast.rewrites import fast_inference_graph
@@ -96,7 +96,8 @@ def random_input_calibration(generator: Pix2PixGenerator, size: int) -> Int8Cali
     comes from its own data, `python -m pix2pix_hub.calibrate_int8`)."""
     paper_mode = PaperModeNetwork(generator) if generator.inference_mode == "paper" else None
     sources = torch.rand(8, 3, size, size, generator=torch.Generator().manual_seed(1)) * 2 - 1
-    ranges = record_ranges(export_to_onnx(generator, paper_mode, size), graph_feeds(sources, paper_mode, seed=0))
+    feeds = graph_feeds([{"source": source} for source in sources], generator, paper_mode, seed=0)
+    ranges = record_ranges(export_to_onnx(generator, paper_mode, size), feeds)
     return Int8Calibration(
         weights_sha256(generator), size, generator.inference_mode, INT8_FLOAT_LEVELS, ranges, validation={}
     )
@@ -174,12 +175,12 @@ def default_stages(pipe: Pix2PixPipeline, path: Path) -> dict[str, Callable[[], 
     pixels = pipe.model_input(image)[None]
     masks = pipe.runner.draw_masks((1, pixels.shape[3], *pipe.runner.size), 0)
     pipe.runner.warm_up(images=True)
-    output = pipe.runner.onnx.images(pixels, masks)[0]
+    output = pipe.runner.onnx({"source": pixels, **masks})[0]
     return {
         "decode": lambda: open_image(path),
         "pre": lambda: pipe.model_input(image),
         "masks": lambda: pipe.runner.draw_masks((1, pixels.shape[3], *pipe.runner.size), 0),
-        "forward": lambda: pipe.runner.onnx.images(pixels, masks),
+        "forward": lambda: pipe.runner.onnx({"source": pixels, **masks}),
         "post": lambda: pipe.restore_size(output, image.size),
     }
 
@@ -192,17 +193,17 @@ def measure_bundled(name: str, threads: int, rounds: int, repeats: int, max_othe
     generator = Pix2PixGenerator.from_pretrained(REPO_ROOT / folder, subfolder=subfolder)
     path = REPO_ROOT / example
     plain = plain_path(generator, pipe.runner.size, path)
-    x = pipe.preprocess(open_image(path))[None]
+    x = pixels_to_tensor(pipe.model_input(open_image(path)))[None]
     masks = pipe.runner.draw_masks(x.shape, 0)
     stages = default_stages(pipe, path)
     candidates = {"plain": plain, "default": lambda: pipe(path, seed=0)}
-    candidates["eager forward"] = inference(pipe.runner.paper_mode or generator, x, *masks)
+    candidates["eager forward"] = inference(pipe.runner.paper_mode or generator, x, *masks.values())
     candidates |= {f"stage {stage}": run for stage, run in stages.items()}
     if threads > 1:  # is one ONNX Runtime thread faster for these small networks? (the pipeline uses `threads`)
         runner = pipe.runner
         one_thread = OnnxGenerator(runner.generator, runner.paper_mode, runner.size, threads=1, int8=runner._int8)
         pixels = pipe.model_input(open_image(path))[None]
-        candidates["forward, 1 thread"] = lambda: one_thread.images(pixels, masks)
+        candidates["forward, 1 thread"] = lambda: one_thread({"source": pixels, **masks})
     with OtherLoad() as load:
         per_round = interleaved_rounds(candidates, rounds, repeats)
     ms = {key: statistics.median(seconds) * 1000 for key, seconds in per_round.items()}
@@ -231,8 +232,11 @@ def measure_dance(threads: int, rounds: int, repeats: int, max_other_load: float
     plain = dataclasses.replace(dancer, runner=dancer.generator)  # the frames from eager float32 PyTorch
     poses = dancer.test_poses[:DANCE_FRAMES]
     candidates = {"plain": lambda: plain.frames(poses), "default": lambda: dancer.frames(poses)}
-    source = torch.cat([image_to_tensor(render_pose(poses[0]).resize((dancer.size,) * 2))] * 2)[None]
-    generators = {"eager generator": inference(dancer.generator, source), "runner": lambda: dancer.runner(source)}
+    pose = image_to_tensor(render_pose(poses[0]).resize((dancer.size,) * 2))[None]
+    generators = {
+        "eager generator": inference(dancer.generator, pose, pose),
+        "runner": lambda: dancer.runner.run({"source": pose, "previous": pose}),
+    }
     with OtherLoad() as load:
         per_round = interleaved_rounds(candidates, rounds, repeats)
         per_call = interleaved_rounds(generators, rounds, repeats)
@@ -336,10 +340,14 @@ def measure(generator: Pix2PixGenerator, size: int, rounds: int, repeats: int, w
     reference = eager()
     plain_export = OnnxGenerator(generator, paper_mode, size, fast_graph=False)  # what the rewrites are worth
     candidates = {"eager float32": eager}
-    candidates |= {f"pipeline backend={name}": (lambda p=p: p.forward(x, seed=0)) for name, p in pipelines.items()}
+    candidates |= {
+        f"pipeline backend={name}": (lambda p=p: p.runner.run({"source": x}, seed=0)) for name, p in pipelines.items()
+    }
     int8_name = f"pipeline with an int8 calibration ({INT8_FLOAT_LEVELS} float32 levels)"
-    candidates[int8_name] = lambda: int8.forward(x, seed=0)
-    candidates["onnxruntime, export without graph rewrites"] = lambda: plain_export(x, masks)
+    candidates[int8_name] = lambda: int8.runner.run({"source": x}, seed=0)
+    candidates["onnxruntime, export without graph rewrites"] = lambda: plain_export(
+        {"source": x} | {f"mask{index}": mask for index, mask in enumerate(masks)}
+    )
     channels_last = copy.deepcopy(paper_mode or generator).to(memory_format=torch.channels_last)
     candidates["eager float32, channels-last"] = inference(
         channels_last, x.contiguous(memory_format=torch.channels_last), *masks

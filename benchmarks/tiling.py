@@ -51,10 +51,7 @@ def measure(mode: str, source: Path) -> dict[str, float]:
     from pix2pix_hub.images import open_image
 
     pipe = Pix2PixPipeline.from_pretrained(MODEL, mode=mode, precision="float32")
-    if mode == "resize":
-        pipe.warm_up()
-    else:
-        pipe.runner.any_size_graph()  # the export is a one-off per process, as the app's warm-up does it
+    pipe.warm_up()  # the export is a one-off per process, as the app's warm-up does it
     start = time.perf_counter()
     output = pipe(open_image(source), seed=0)
     with tempfile.TemporaryDirectory() as folder:

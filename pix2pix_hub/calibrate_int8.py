@@ -43,7 +43,7 @@ from .inference.fast.int8 import (
     weights_sha256,
 )
 from .inference.fast.onnx import export_to_onnx
-from .inference.interface import InferenceGenerator, Size, input_size
+from .inference.interface import InferenceGenerator, Size, example_inputs, input_size
 from .inference.paper_mode import PaperModeNetwork, paper_mode_network
 from .inference.sequence import generate_sequence
 from .networks import Pix2PixGenerator
@@ -72,13 +72,19 @@ def record_ranges(float_graph: bytes, feeds: list[dict[str, np.ndarray]], method
         return json.loads(cache.read_text())
 
 
-def graph_feeds(sources: torch.Tensor, paper_mode: PaperModeNetwork | None, seed: int) -> list[dict[str, np.ndarray]]:
-    """One feed per source image; "paper" mode's dropout masks drawn image by image from `seed`."""
+def graph_feeds(
+    items: list[dict[str, torch.Tensor]], generator: InferenceGenerator, paper_mode: PaperModeNetwork | None, seed: int
+) -> list[dict[str, np.ndarray]]:
+    """One feed per item: its tensors of the generator's declared inputs by name (a latent code it lacks drawn from
+    N(0, 1)); "paper" mode's dropout masks drawn image by image, all from `seed`."""
     feeds = []
-    for index, source in enumerate(sources):
-        feed = {"source": source[None].numpy()}
+    for index, item in enumerate(items):
+        draws = torch.Generator().manual_seed(seed + index)
+        height, width = item["source"].shape[-2:]
+        defaults = example_inputs(generator.inputs, 1, height, width, draws)
+        feed = {name: (item[name][None] if name in item else default).numpy() for name, default in defaults.items()}
         if paper_mode is not None:
-            masks = paper_mode.draw_masks(feed["source"].shape, torch.Generator().manual_seed(seed + index))
+            masks = paper_mode.draw_masks(feed["source"].shape, draws)
             feed |= {f"mask{number}": mask.numpy() for number, mask in enumerate(masks)}
         feeds.append(feed)
     return feeds
@@ -90,23 +96,24 @@ def session(graph: bytes) -> onnxruntime.InferenceSession:
     return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
 
-def scored_outputs(graph: bytes, dataset: PairedImageDataset, paper_mode, seed: int) -> tuple[list, list[dict]]:
-    """`graph`'s output for each eval pair (dropout masks seeded per pair) and its metrics against the target."""
+def scored_outputs(graph: bytes, dataset, feeding: tuple, seed: int) -> tuple[list, list[dict]]:
+    """`graph`'s output for each eval pair (dropout masks seeded per pair) and its metrics against the target;
+    `feeding`: (generator, paper mode network or None), what `graph_feeds` feeds by."""
     run = session(graph)
     outputs, scores = [], []
     for index in range(len(dataset)):
         pair = dataset[index]
-        (feed,) = graph_feeds(pair["source"][None], paper_mode, seed + index)
+        (feed,) = graph_feeds([pair], *feeding, seed + index)
         (output,) = run.run(None, feed)
         outputs.append(output)
         scores.append(pair_metrics(tensor_to_image(torch.from_numpy(output[0])), tensor_to_image(pair["target"])))
     return outputs, scores
 
 
-def validate(reference: tuple[list, list[dict]], int8_graph: bytes, dataset, paper_mode, seed: int) -> dict:
+def validate(reference: tuple[list, list[dict]], int8_graph: bytes, dataset, feeding: tuple, seed: int) -> dict:
     """Each eval output of the int8 graph against the float32 one (`reference`), and both graphs' eval metrics."""
     float_outputs, float_scores = reference
-    int8_outputs, int8_scores = scored_outputs(int8_graph, dataset, paper_mode, seed)
+    int8_outputs, int8_scores = scored_outputs(int8_graph, dataset, feeding, seed)
     psnrs = [
         output_psnr(output, float_output) for output, float_output in zip(int8_outputs, float_outputs, strict=True)
     ]
@@ -145,12 +152,12 @@ def cheaper_subsets(level_convs: list[str], costs: dict[str, int]) -> list[tuple
 RANGES_CHOICES = [*RANGE_METHODS, "both"]  # "both": the one whose passing set keeps fewer float32 multiply-adds
 
 
-def attempter(float_graph: bytes, ranges: dict, reference, eval_set, paper_mode, seed: int, min_psnr: float, log):
+def attempter(float_graph: bytes, ranges: dict, reference, eval_set, feeding: tuple, seed: int, min_psnr: float, log):
     """The check `cheapest_passing` calls: quantize with these ranges, keeping these convolutions float32, validate."""
 
     def attempt(float_levels: int, float_convs: tuple[str, ...] = ()) -> tuple[dict, list[str]]:
         graph = quantized_graph(float_graph, ranges, float_levels, list(float_convs))
-        validation = validate(reference, graph, eval_set, paper_mode, seed)
+        validation = validate(reference, graph, eval_set, feeding, seed)
         reasons = failures(validation, min_psnr)
         also = f" and {', '.join(float_convs)}" if float_convs else ""
         log(
@@ -196,17 +203,18 @@ def calibrate(
     paper_mode = paper_mode_network(generator)
     float_graph = export_to_onnx(generator, paper_mode, size)
     picks = np.linspace(0, len(calibration_set) - 1, min(CALIBRATION_PAIRS, len(calibration_set))).round()
-    sources = torch.stack([calibration_set[int(index)]["source"] for index in picks])
-    feeds = graph_feeds(sources, paper_mode, seed + 10**6)
+    sources = [calibration_set[int(index)] for index in picks]
+    feeding = (generator, paper_mode)
+    feeds = [feed for index, item in enumerate(sources) for feed in graph_feeds([item], *feeding, seed + 10**6 + index)]
     model = onnx.load_from_string(float_graph)
     levels, costs = conv_levels(model), conv_costs(model)
-    reference = scored_outputs(float_graph, eval_set, paper_mode, seed)  # the same for every try
+    reference = scored_outputs(float_graph, eval_set, feeding, seed)  # the same for every try
     methods = list(RANGE_METHODS) if ranges_method == "both" else [ranges_method]
     found, errors = [], []
     for method in methods:
         ranges = record_ranges(float_graph, feeds, method)
         method_log = (lambda text, method=method: log(f"{method} ranges, {text}")) if len(methods) > 1 else log
-        attempt = attempter(float_graph, ranges, reference, eval_set, paper_mode, seed, min_psnr, method_log)
+        attempt = attempter(float_graph, ranges, reference, eval_set, feeding, seed, min_psnr, method_log)
         try:
             found.append((method, ranges, *cheapest_passing(attempt, levels, costs)))
         except ValueError as error:
@@ -260,7 +268,7 @@ def generated_sequence_view(pairs, args: argparse.Namespace, generator: Inferenc
         generated = generate_sequence(generator.eval(), poses)
     previous = torch.cat([torch.zeros_like(generated[:1]), generated[:-1]])
     return [
-        {"source": torch.cat([item["source"], before]), "target": item["target"]}
+        {"source": item["source"], "previous": before, "target": item["target"]}
         for item, before in zip(items, previous, strict=True)
     ]
 

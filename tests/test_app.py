@@ -20,8 +20,9 @@ from PIL import Image, ImageDraw
 
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
 from pix2pix_hub.edges import edge_f_score, edges_from_photo
+from pix2pix_hub.inference.batching import SharedBatches
 from pix2pix_hub.translate import main as translate_main
-from space.forward import SharedForward, model_for
+from space.forward import model_for
 from space.handlers import ink_edges, output_size
 from space.launch import start_app
 from space.tasks import TASKS, get_task
@@ -291,12 +292,12 @@ def test_identical_requests_at_once_all_download_complete_images(running_app):
         assert np.abs(_pixels(Image.open(job.result(timeout=180))) - expected).max() <= 1
 
 
-# --- SharedForward, in process -----------------------------------------------------------------------------------
+# --- SharedBatches, in process -----------------------------------------------------------------------------------
 
 
 def test_requests_that_arrive_during_a_forward_pass_share_the_next_one(running_app):
     pipeline = Pix2PixPipeline.from_pretrained(running_app.model_dir, device="cpu")
-    shared = SharedForward(pipeline, max_batch_size=4)
+    shared = SharedBatches(pipeline, max_batch_size=4)
     images = [Image.open(example.input) for task in WITH_WEIGHTS for example in get_task(task).examples][:6]
     results: dict[int, Image.Image] = {}
     with shared.run_lock:  # a forward pass is "running": the six requests queue up behind it

@@ -17,7 +17,7 @@ from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
 from pix2pix_hub.calibrate_int8 import fewest_float_multiply_adds, graph_feeds, record_ranges
 from pix2pix_hub.calibrate_int8 import main as calibrate_main
 from pix2pix_hub.evaluation.metrics import output_psnr
-from pix2pix_hub.images import image_to_tensor
+from pix2pix_hub.images import image_to_tensor, pixels_to_tensor
 from pix2pix_hub.inference.fast.int8 import (
     CALIBRATION_FILE,
     MIN_PSNR,
@@ -51,14 +51,14 @@ EXAMPLES = {"apple2orange/AtoB": "apple2orange", "apple2orange/BtoA": "orange2ap
 
 
 def translate(pipe: Pix2PixPipeline, image: Image.Image) -> np.ndarray:
-    return pipe.forward(pipe.preprocess(image)[None], seed=0).numpy()
+    return pipe.runner.run({"source": pixels_to_tensor(pipe.model_input(image))[None]}, seed=0).numpy()
 
 
 def random_input_calibration(generator: Pix2PixGenerator, size: int | tuple[int, int]) -> Int8Calibration:
     """Ranges over random sources at `size` (an untrained network has no data of its own), two float32 levels."""
     paper_mode = paper_mode_network(generator)
     sources = torch.rand(8, generator.in_channels, *height_width(size), generator=torch.Generator().manual_seed(0))
-    feeds = graph_feeds(sources * 2 - 1, paper_mode, seed=0)
+    feeds = graph_feeds([{"source": source} for source in sources * 2 - 1], generator, paper_mode, seed=0)
     ranges = record_ranges(export_to_onnx(generator, paper_mode, size), feeds)
     return Int8Calibration(weights_sha256(generator), stored_size(size), generator.inference_mode, 2, ranges, {})
 
@@ -177,13 +177,16 @@ def test_a_height_by_width_calibration_runs_int8_at_that_size_only(inference_mod
     exact = Pix2PixPipeline(generator, device="cpu", image_size=(32, 48), precision="float32")
     assert (int8.precision, exact.precision) == ("int8", "float32")
     inputs = torch.rand(2, 3, 32, 48, generator=torch.Generator().manual_seed(1)) * 2 - 1
-    output, reference = int8.forward(inputs, seed=0).numpy(), exact.forward(inputs, seed=0).numpy()
+    output, reference = (
+        int8.runner.run({"source": inputs}, seed=0).numpy(),
+        exact.runner.run({"source": inputs}, seed=0).numpy(),
+    )
     assert not np.array_equal(output, reference)  # int8 really ran
     assert output_psnr(output, reference) >= 30
     with pytest.raises(
         ValueError, match="int8 runs at height 32 x width 48, the calibrated size, but this batch is 48x48"
     ):
-        int8.forward(torch.zeros(1, 3, 48, 48))
+        int8.runner.run({"source": torch.zeros(1, 3, 48, 48)})
     with pytest.raises(ValueError, match=f"calibrated at height 32 x width 48 in '{inference_mode}' mode, not 48x48"):
         Pix2PixPipeline(generator, device="cpu", image_size=48, precision="int8", int8_calibration=calibration)
 
@@ -275,7 +278,7 @@ def test_the_bundled_dancer_runs_int8_each_frame_within_40_db_of_float32_from_th
     previous = torch.zeros_like(poses[:1])
     for pose in poses:
         source = torch.cat([pose[None], previous], 1)
-        reference, output = exact(source).numpy(), dancer.runner(source).numpy()
+        reference, output = exact.run({"source": source}).numpy(), dancer.runner.run({"source": source}).numpy()
         assert not np.array_equal(output, reference)  # int8 really ran
         assert output_psnr(output, reference) >= MIN_PSNR
         previous = torch.from_numpy(reference)
@@ -295,7 +298,7 @@ def test_percentile_ranges_clip_the_extremes_and_the_calibration_runs_with_them(
     generator = Pix2PixGenerator.from_pretrained(model)
     float_graph = export_to_onnx(generator, None, 32)
     sources = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
-    feeds = graph_feeds(sources, None, seed=0)
+    feeds = graph_feeds([{"source": source} for source in sources], generator, None, seed=0)
     lowest_highest = {
         method: {
             name: (number(tensor["lowest"]), number(tensor["highest"]))

@@ -7,7 +7,7 @@ from PIL import Image
 from torch import nn
 
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
-from pix2pix_hub.images import image_to_tensor, tensor_to_image
+from pix2pix_hub.images import image_to_tensor, pixels_to_tensor, tensor_to_image
 from pix2pix_hub.networks import create_generator, list_generators, register_generator
 from pix2pix_hub.networks.registry import generator_entry
 
@@ -115,7 +115,9 @@ def test_default_cpu_backend_is_onnxruntime_with_the_same_outputs_as_pytorch(kwa
     assert (fast.backend, plain.backend) == ("onnxruntime", "torch")
     size = fast.image_size
     inputs = torch.rand(2, generator.in_channels, size, size) * 2 - 1
-    torch.testing.assert_close(fast.forward(inputs), plain.forward(inputs), rtol=0, atol=1e-4)
+    torch.testing.assert_close(
+        fast.runner.run({"source": inputs}), plain.runner.run({"source": inputs}), rtol=0, atol=1e-4
+    )
     image = gradient_image(70, 50)
     difference = np.abs(np.asarray(fast(image), dtype=int) - np.asarray(plain(image), dtype=int))
     assert difference.max() <= 1
@@ -128,7 +130,9 @@ def test_paper_mode_backends_agree_for_the_same_seed():
     plain = Pix2PixPipeline(generator, device="cpu", backend="torch")
     assert (fast.backend, plain.backend) == ("onnxruntime", "torch")
     inputs = torch.rand(3, 3, 256, 256) * 2 - 1
-    torch.testing.assert_close(fast.forward(inputs, seed=7), plain.forward(inputs, seed=7), rtol=0, atol=1e-4)
+    torch.testing.assert_close(
+        fast.runner.run({"source": inputs}, seed=7), plain.runner.run({"source": inputs}, seed=7), rtol=0, atol=1e-4
+    )
 
 
 def test_paper_mode_equals_training_mode_batch_norm_on_each_image_alone():
@@ -142,7 +146,7 @@ def test_paper_mode_equals_training_mode_batch_norm_on_each_image_alone():
         one_by_one = torch.cat([generator.prepare_for_inference()(image[None]) for image in inputs])
     for backend in ("onnxruntime", "torch"):
         pipe = Pix2PixPipeline(generator, device="cpu", backend=backend)
-        torch.testing.assert_close(pipe.forward(inputs), one_by_one, rtol=0, atol=1e-4)
+        torch.testing.assert_close(pipe.runner.run({"source": inputs}), one_by_one, rtol=0, atol=1e-4)
 
 
 def test_paper_mode_dropout_keeps_half_of_the_units_scaled_by_two():
@@ -189,10 +193,10 @@ def assert_backends_agree(generator: torch.nn.Module, size: tuple[int, int], see
     plain = Pix2PixPipeline(generator, device="cpu", image_size=size, backend="torch")
     assert (fast.backend, plain.backend) == ("onnxruntime", "torch")
     inputs = torch.rand(2, generator.in_channels, *size, generator=torch.Generator().manual_seed(1)) * 2 - 1
-    output = fast.forward(inputs, seed=seed)
+    output = fast.runner.run({"source": inputs}, seed=seed)
     assert fast.runner.onnx is not None  # ONNX Runtime really ran, at this size
     assert output.shape == (2, generator.out_channels, *size)
-    torch.testing.assert_close(output, plain.forward(inputs, seed=seed), rtol=0, atol=1e-5)
+    torch.testing.assert_close(output, plain.runner.run({"source": inputs}, seed=seed), rtol=0, atol=1e-5)
     image = gradient_image(90, 40)
     assert fast(image, seed=seed).size == plain(image, seed=seed).size == (90, 40)
 
@@ -294,7 +298,9 @@ def test_a_generator_that_is_not_a_pix2pix_generator_runs_through_the_pipeline(i
         inputs = image_to_tensor(gradient_image(16, 16))[None]
         with torch.no_grad():
             expected = generator.eval()(inputs)
-        torch.testing.assert_close(Pix2PixPipeline(generator, device="cpu", backend="torch").forward(inputs), expected)
+        torch.testing.assert_close(
+            Pix2PixPipeline(generator, device="cpu", backend="torch").runner.run({"source": inputs}), expected
+        )
 
 
 def test_an_object_without_the_generator_interface_is_refused_naming_what_it_lacks():
@@ -325,7 +331,7 @@ def test_the_onnx_runtime_path_converts_pixels_in_the_graph_exactly_as_numpy_doe
     assert pipe.precision == ("int8" if int8 else "float32") and set(pipe.runner.onnx.sessions) == {"images"}
     for image in (gradient_image(128, 128), gradient_image(200, 90).rotate(30)):
         through_pixels = np.asarray(pipe(image, seed=5))
-        tensors = pipe.forward(pipe.preprocess(image)[None], seed=5)[0]
+        tensors = pipe.runner.run({"source": pixels_to_tensor(pipe.model_input(image))[None]}, seed=5)[0]
         expected = tensor_to_image(tensors).resize(image.size, Image.Resampling.BICUBIC)
         np.testing.assert_array_equal(through_pixels, np.asarray(expected))
 
@@ -339,8 +345,8 @@ def test_models_with_other_channel_counts_convert_pixels_in_numpy():
         with_image_io(export_to_onnx(generator, None, 128))
     pixels = np.random.default_rng(0).integers(0, 256, (2, 128, 128, 6), dtype=np.uint8)
     runner = Pix2PixPipeline(generator, device="cpu").runner
-    outputs = runner.images(pixels)
+    outputs = runner.run({"source": pixels})
     assert "images" not in runner.onnx.sessions and outputs.shape == (2, 128, 128, 3)  # numpy conversion, same graph
     inputs = torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 127.5 - 1
-    expected = [np.asarray(tensor_to_image(output)) for output in runner(inputs)]
+    expected = [np.asarray(tensor_to_image(output)) for output in runner.run({"source": inputs})]
     np.testing.assert_array_equal(outputs, np.stack(expected))

@@ -185,7 +185,9 @@ def test_the_label_encoding_exports_to_onnx_with_the_network():
     indices = torch.cat([torch.randint(0, 5, (1, 1, 32, 64)), torch.randint(0, 3, (1, 1, 32, 64))], 1)
     inputs = indices.float() / 127.5 - 1
     fast, plain = (Pix2PixPipeline(generator, image_size=(32, 64), backend=b) for b in ("onnxruntime", "torch"))
-    torch.testing.assert_close(fast.forward(inputs), plain.forward(inputs), rtol=0, atol=1e-4)
+    torch.testing.assert_close(
+        fast.runner.run({"source": inputs}), plain.runner.run({"source": inputs}), rtol=0, atol=1e-4
+    )
 
 
 def test_class_index_maps_keep_their_indices_through_the_shared_resizing():
@@ -327,7 +329,9 @@ def test_a_global_run_writes_a_hub_folder_the_pipeline_runs_at_its_height_and_wi
     assert training["method"] == "pix2pixhd" and training["steps"] == 8
     pipes = [Pix2PixPipeline.from_pretrained(global_run, backend=backend) for backend in ("onnxruntime", "torch")]
     inputs = image_to_tensor(Image.open(global_run.parent / "pairs" / "A" / "test" / "0.png"))[None]
-    torch.testing.assert_close(pipes[0].forward(inputs), pipes[1].forward(inputs), rtol=0, atol=1e-4)
+    torch.testing.assert_close(
+        pipes[0].runner.run({"source": inputs}), pipes[1].runner.run({"source": inputs}), rtol=0, atol=1e-4
+    )
     output = pipes[0](Image.open(global_run.parent / "pairs" / "A" / "test" / "1.png"))
     assert output.size == (64, 32) and pipes[0].image_size == (32, 64)
 

@@ -139,7 +139,7 @@ def test_an_environment_variable_points_a_task_at_any_folder(tiny_model_dir, mon
     assert isinstance(pipeline, Pix2PixPipeline)
     image = Image.new("RGB", (256, 256), (30, 200, 90))
     expected = Pix2PixGenerator.from_pretrained(tiny_model_dir).eval()(image_to_tensor(image)[None])[0]
-    assert torch.allclose(pipeline.forward(image_to_tensor(image)[None])[0], expected, atol=1e-4)
+    assert torch.allclose(pipeline.runner.run({"source": image_to_tensor(image)[None]})[0], expected, atol=1e-4)
 
 
 def test_the_bundled_folder_comes_first_offline_and_the_hub_first_online(tmp_path, monkeypatch, hub_standin):

@@ -86,7 +86,7 @@ def evaluate(
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=num_workers, collate_fn=collate_pairs)
     per_image, rows, skipped, output_pixels, target_pixels = [], [], [], [], []
     for batch in loader:
-        outputs = run(batch["source"], seed=seed)
+        outputs = run.run({"source": batch["source"]}, seed=seed)
         skipped += batch["skipped"]
         if bounds is not None:
             bounds.update(batch["source"], outputs.cpu(), batch["target"])

@@ -12,6 +12,8 @@ from typing import Protocol
 import torch
 from torch import nn
 
+from ..networks.registry import LATENT, GeneratorInput
+
 Size = int | tuple[int, int]
 
 
@@ -25,8 +27,9 @@ class InferenceGenerator(Protocol):
     size_multiple: int  # input height and width must be multiples of it
     native_size: Size  # the resolution it is trained at: the default input size
     net: nn.Module  # the bare network; its module names key int8 calibrations, so the export starts here
+    inputs: tuple[GeneratorInput, ...]  # what the call takes, in order: the source image first (see the registry)
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor: ...
+    def __call__(self, x: torch.Tensor, *more: torch.Tensor) -> torch.Tensor: ...
 
 
 REQUIRED_ATTRIBUTES = tuple(InferenceGenerator.__annotations__)
@@ -71,3 +74,25 @@ def size_text(size: tuple[int, int]) -> str:
     """A (height, width) size for messages: "256x256" for a square, else with the sides named (no W x H guessing)."""
     height, width = size
     return f"{height}x{width}" if height == width else f"height {height} x width {width}"
+
+
+def example_inputs(
+    inputs: tuple[GeneratorInput, ...], batch: int, height: int, width: int, generator: torch.Generator | None = None
+) -> dict[str, torch.Tensor]:
+    """Inputs of the declared shapes for a batch of this size: zeros, latent codes drawn from N(0, 1)."""
+    return {
+        item.name: torch.randn(item.shape(batch, height, width), generator=generator)
+        if item.kind == LATENT
+        else torch.zeros(item.shape(batch, height, width))
+        for item in inputs
+    }
+
+
+def ordered(inputs: tuple[GeneratorInput, ...], given: dict[str, torch.Tensor], owner: str) -> list[torch.Tensor]:
+    """The values of the declared inputs in declaration order; a plain-words error naming what is missing or extra."""
+    names = [item.name for item in inputs]
+    missing, extra = [name for name in names if name not in given], sorted(set(given) - set(names))
+    if missing or extra:
+        problems = [f"no {', '.join(missing)}" if missing else "", f"unknown {', '.join(extra)}" if extra else ""]
+        raise ValueError(f"{owner} takes {', '.join(names)}: {'; '.join(filter(None, problems))}")
+    return [given[name] for name in names]

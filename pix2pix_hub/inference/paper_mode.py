@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .interface import InferenceGenerator
+from ..networks.registry import MASK, GeneratorInput
+from .interface import InferenceGenerator, example_inputs
 
 
 class PerImageNorm(nn.Module):
@@ -45,11 +46,12 @@ class MaskedDropout(nn.Module):
 
 
 class PaperModeNetwork(nn.Module):
-    """`forward(x, *masks)`: the generator in the paper's test-time mode, one mask per dropout layer."""
+    """`forward(*inputs, *masks)`: the generator in the paper's test-time mode (its declared inputs in order), one
+    mask per dropout layer."""
 
     def __init__(self, generator: InferenceGenerator):
         super().__init__()
-        self.in_channels = generator.in_channels
+        self.generator_inputs = generator.inputs
         self.net = copy.deepcopy(generator.net).eval()
         self.dropouts: list[MaskedDropout] = []
         for parent in list(self.net.modules()):
@@ -73,11 +75,17 @@ class PaperModeNetwork(nn.Module):
             for dropout in self.dropouts:
                 dropout.mask = torch.tensor(1.0)
             device = next(self.net.parameters()).device
-            self.net(torch.zeros(1, self.in_channels, height, width, device=device))
+            examples = example_inputs(self.generator_inputs, 1, height, width)
+            self.net(*(value.to(device) for value in examples.values()))
             for hook in hooks:
                 hook.remove()
             self._mask_shapes[height, width] = [tuple(shape) for shape in shapes]
         return self._mask_shapes[height, width]
+
+    def mask_inputs(self, height: int, width: int) -> tuple[GeneratorInput, ...]:
+        """The dropout masks as declared inputs, named mask0, mask1, ... in layer order."""
+        shapes = self.mask_shapes(height, width)
+        return tuple(GeneratorInput(f"mask{index}", MASK, shape[0]) for index, shape in enumerate(shapes))
 
     def draw_masks(self, batch_shape: torch.Size, generator: torch.Generator | None = None) -> list[torch.Tensor]:
         """Dropout masks for an (N, C, H, W) batch: keep with probability 1-p, scaled by 1/(1-p) as nn.Dropout.
@@ -116,10 +124,11 @@ class PaperModeNetwork(nn.Module):
             masks.append((torch.cat(cells, 1).float() / keep)[None])
         return masks
 
-    def forward(self, x: torch.Tensor, *masks: torch.Tensor) -> torch.Tensor:
+    def forward(self, *inputs_and_masks: torch.Tensor) -> torch.Tensor:
+        inputs, masks = inputs_and_masks[: len(self.generator_inputs)], inputs_and_masks[len(self.generator_inputs) :]
         for dropout, mask in zip(self.dropouts, masks, strict=True):
             dropout.mask = mask
-        return self.net(x)
+        return self.net(*inputs)
 
 
 def cell_generator(seed: int, layer: int, row: int, column: int) -> torch.Generator:

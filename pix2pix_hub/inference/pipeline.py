@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..images import MAX_PIXELS, image_pixels, open_image, pixels_to_tensor, prepare_image, tensor_to_image
-from ..networks import Pix2PixGenerator
+from ..images import MAX_PIXELS, image_pixels, image_to_tensor, open_image, prepare_image
+from ..networks import LATENT, Pix2PixGenerator
 from .fast.int8 import Int8Calibration, find_calibration
 from .interface import InferenceGenerator, Size, size_text
 from .runner import BACKENDS, PRECISIONS, Runner
@@ -79,7 +79,8 @@ class Pix2PixPipeline:
             )
         if mode != "resize":
             precision, int8_calibration = "float32", None
-        self.runner = Runner(generator, device, image_size, backend, precision, int8_calibration)
+        any_size = mode != "resize"
+        self.runner = Runner(generator, device, image_size, backend, precision, int8_calibration, any_size)
         self.generator, self.device = self.runner.generator, self.runner.device
         self.backend, self.precision = self.runner.backend, self.runner.precision
         height, width = self.runner.size
@@ -127,30 +128,61 @@ class Pix2PixPipeline:
         )
 
     def __call__(
-        self, images: ImageInput | Sequence[ImageInput], seed: int | None = None
+        self, images: ImageInput | Sequence[ImageInput], seed: int | None = None, **inputs
     ) -> Image.Image | list[Image.Image]:
         """Translate one image (returns an image) or a list (returns a list), each at its own size.
 
-        `seed` fixes the dropout noise of models whose `inference_mode` is "paper"; "eval" models are
-        deterministic anyway.
+        `seed` fixes the noise: the dropout masks of models whose `inference_mode` is "paper", and the latent codes
+        of generators that take one and are not given it ("eval" models without a code are deterministic anyway).
+        `inputs` are the generator's other declared inputs by name (`self.generator.inputs`): a latent code as a
+        (C,) or (N, C) tensor, an image input (a previous frame) as a PIL image or a list of one per image.
         """
         single = isinstance(images, (Image.Image, str, Path))
         batch = [images] if single else list(images)
         if not batch:
             raise ValueError("no images given")
         prepared = [self._load(item, index) for index, item in enumerate(batch)]
+        others = self.other_inputs(inputs, len(prepared), seed)
         if self.any_size is not None:
-            results = [self.translate_any_size(image, seed) for image in prepared]
+            results = [
+                self.translate_any_size(image, seed, one_image(others, index)) for index, image in enumerate(prepared)
+            ]
             return results[0] if single else results
-        outputs = self.forward_pixels(np.stack([self.model_input(image) for image in prepared]), seed)
+        model_size = self.runner.size
+        spatial = {name: value(model_size) if callable(value) else value for name, value in others.items()}
+        pixels = np.stack([self.model_input(image) for image in prepared])
+        outputs = self.runner.run({"source": pixels, **spatial}, seed)
         results = [self.restore_size(output, image.size) for output, image in zip(outputs, prepared, strict=True)]
         return results[0] if single else results
 
-    def translate_any_size(self, image: Image.Image, seed: int | None = None) -> Image.Image:
+    def other_inputs(self, given: dict, count: int, seed: int | None) -> dict:
+        """The generator's inputs beyond the source for `count` images: latent codes as (count, C) tensors (drawn
+        from N(0, 1) with `seed` when not given), image inputs as functions of the size they are needed at."""
+        declared = {item.name: item for item in self.generator.inputs[1:]}
+        unknown = sorted(set(given) - set(declared))
+        if unknown:
+            takes = ", ".join(declared) or "no other inputs"
+            raise ValueError(f"{self.generator.arch} has no input {', '.join(unknown)} (it takes {takes})")
+        others = {}
+        for name, item in declared.items():
+            if item.kind == LATENT:
+                others[name] = latent_codes(given.get(name), item.channels, count, seed)
+            elif name in given:
+                others[name] = image_batch(given[name], item.channels, count, name)
+            else:
+                raise ValueError(f"{self.generator.arch} needs its {name!r} input ({item.kind}): pass {name}=...")
+        return others
+
+    def translate_any_size(
+        self, image: Image.Image, seed: int | None = None, others: dict | None = None
+    ) -> Image.Image:
         """One image through the `full` or `tiled` mode, at `scale` times its size, returned at its own size."""
         scaled = (max(1, round(image.width * self.scale)), max(1, round(image.height * self.scale)))
         source = image if scaled == image.size else image.resize(scaled, Image.Resampling.BICUBIC)
-        output = self.any_size(source, seed)
+        at_size = {
+            name: value((scaled[1], scaled[0])) if callable(value) else value for name, value in (others or {}).items()
+        }
+        output = self.any_size(source, seed, at_size)
         return output if output.size == image.size else output.resize(image.size, Image.Resampling.BICUBIC)
 
     def _load(self, item: ImageInput, index: int) -> Image.Image:
@@ -169,19 +201,39 @@ class Pix2PixPipeline:
         image = Image.fromarray(output, mode="RGB")
         return image if image.size == size else image.resize(size, Image.Resampling.BICUBIC)
 
-    def preprocess(self, image: Image.Image) -> torch.Tensor:
-        """Resize to the model's input size (`image_size`) and scale to [-1, 1]."""
-        return pixels_to_tensor(self.model_input(image))
 
-    def postprocess(self, output: torch.Tensor, size: tuple[int, int]) -> Image.Image:
-        """Map [-1, 1] back to an RGB image at the input's original (width, height) `size`."""
-        return self.restore_size(np.asarray(tensor_to_image(output)), size)
+def one_image(others: dict, index: int) -> dict:
+    """The other inputs of the `index`-th image of a batch (batch size 1)."""
+    return {
+        name: (lambda size, value=value: value(size)[index : index + 1])
+        if callable(value)
+        else value[index : index + 1]
+        for name, value in others.items()
+    }
 
-    def forward_pixels(self, pixels: np.ndarray, seed: int | None = None) -> np.ndarray:
-        """uint8 (N, H, W, C) model inputs (`model_input`) to uint8 (N, H, W, 3) outputs: `forward` with the
-        conversions to and from [-1, 1], which on the CPU run inside the ONNX Runtime graph (the default path)."""
-        return self.runner.images(pixels, seed)
 
-    def forward(self, inputs: torch.Tensor, seed: int | None = None) -> torch.Tensor:
-        """Run the test-time network on a (N, C, H, W) batch in [-1, 1] (the ONNX Runtime graph: `image_size` only)."""
-        return self.runner(inputs, seed)
+def latent_codes(given, channels: int, count: int, seed: int | None) -> torch.Tensor:
+    """(count, channels) codes: the given (C,), (1, C) or (count, C) tensor, else N(0, 1) draws from `seed`."""
+    if given is None:
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        return torch.randn(count, channels, generator=generator)
+    code = torch.as_tensor(given, dtype=torch.float32)
+    code = code[None] if code.ndim == 1 else code
+    if code.ndim != 2 or code.shape[1] != channels or code.shape[0] not in (1, count):
+        raise ValueError(f"a latent code must be ({channels},) or (N, {channels}), got shape {tuple(code.shape)}")
+    return code.expand(count, channels)
+
+
+def image_batch(given, channels: int, count: int, name: str):
+    """An image input (one PIL image for all, or one per image) as a function of (height, width) -> a tensor."""
+    images = [given] * count if isinstance(given, Image.Image) else list(given)
+    if len(images) != count or not all(isinstance(image, Image.Image) for image in images):
+        raise ValueError(f"{name}: give a PIL image, or a list of {count} (one per image)")
+
+    def at_size(size: tuple[int, int]) -> torch.Tensor:
+        height, width = size
+        return torch.stack(
+            [image_to_tensor(image.resize((width, height), Image.Resampling.BICUBIC), channels) for image in images]
+        )
+
+    return at_size

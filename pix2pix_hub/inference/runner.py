@@ -1,11 +1,13 @@
 """The one place a generator's test-time forward runs: eval or paper mode x PyTorch, ONNX Runtime or int8.
 
-The pipeline (images <-> tensors) and `evaluate()` (scores) both call a `Runner` on (N, C, H, W) batches in [-1, 1]:
+The pipeline (images <-> tensors), tiling, `evaluate()` (scores) and sequences call `Runner.run` on named inputs
+(the generator's declaration: the source image, a latent code, the previous frame, ...):
 - the mode is the generator's `inference_mode`: "eval" runs the module as is; "paper" runs `PaperModeNetwork`
   with dropout masks drawn image by image from `seed` (random without one);
 - `backend="torch"` runs the module on its device at any size the network takes; `backend="onnxruntime"` (CPU)
   runs a graph exported at the runner's (height, width) size, built on the first call or by `warm_up()`, never in
-  the constructor; batches of another size run in PyTorch (the same float32 arithmetic);
+  the constructor; batches of another size run in a graph with dynamic height and width (float32). The graphs
+  are cached by size and precision, each with a session for float inputs and one for 8-bit pixels;
 - `precision="int8"` runs that graph quantized, with a calibration made for these weights, this size and mode;
   it refuses batches of another size rather than quietly running them in float32.
 """
@@ -20,9 +22,10 @@ import torch
 
 from ..images import pixels_to_tensor, tensor_to_image
 from ..networks.blocks import check_choice
+from ..networks.registry import LATENT
 from .fast.int8 import Int8Calibration
 from .fast.onnx import OnnxGenerator
-from .interface import InferenceGenerator, Size, check_generator, input_size, size_text
+from .interface import InferenceGenerator, Size, check_generator, input_size, ordered, size_text
 from .paper_mode import paper_mode_network
 
 BACKENDS = ("auto", "onnxruntime", "torch")
@@ -69,8 +72,12 @@ def choose_precision(
     return "float32"
 
 
+Inputs = dict[str, "torch.Tensor | np.ndarray"]
+
+
 class Runner:
-    """A generator's test-time forward on tensors; `backend` and `precision` say which path runs (see the module)."""
+    """A generator's test-time forward on named inputs; `backend` and `precision` say which path runs (see the
+    module). `run` is the one entry: what it is given decides the rest (see there)."""
 
     def __init__(
         self,
@@ -80,8 +87,12 @@ class Runner:
         backend: str = "auto",
         precision: str = "auto",
         int8_calibration: Int8Calibration | None = None,
+        any_size: bool = False,
     ):
+        """`any_size`: inputs of every size run in the dynamic-size graph (the `full` and `tiled` modes), not only
+        those of other sizes than `size`."""
         check_generator(generator)
+        self.any_size = any_size
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.backend = choose_backend(backend, self.device)
         self.size = input_size(generator, size)
@@ -89,72 +100,99 @@ class Runner:
         self.paper_mode = paper_mode_network(self.generator)
         self.precision = choose_precision(precision, self.generator, self.backend, self.size, int8_calibration)
         self._int8 = int8_calibration if self.precision == "int8" else None
-        self.onnx: OnnxGenerator | None = None  # the ONNX Runtime graph, made by the first call or `warm_up()`
-        self.onnx_any_size: OnnxGenerator | None = None  # the graph with dynamic height and width (full, tiled)
-        self._onnx_lock = threading.Lock()  # two first calls from two threads build it once
+        self._graphs: dict[tuple, OnnxGenerator] = {}  # ONNX Runtime graphs by (size or "any", precision)
+        self._graphs_lock = threading.Lock()  # two first calls from two threads build a graph once
+
+    @property
+    def inputs(self):
+        """The generator's declared inputs (the source image first), as `run` takes them by name."""
+        return self.generator.inputs
+
+    @property
+    def onnx(self) -> OnnxGenerator | None:
+        """The graph of the runner's own size once built (None before its first call or `warm_up`)."""
+        return self._graphs.get((self.size, self.precision))
+
+    def graph(self, size: tuple[int, int] | None) -> OnnxGenerator:
+        """The ONNX Runtime graph for inputs of `size` (None: any size, float32), exported on first use: at the
+        runner's own size in its precision, int8 included; at others the dynamic-size float32 graph."""
+        fixed = size == self.size and not self.any_size
+        key = (size if fixed else "any", self.precision if fixed else "float32")
+        with self._graphs_lock:
+            if key not in self._graphs:
+                int8 = self._int8 if fixed else None
+                self._graphs[key] = OnnxGenerator(
+                    self.generator, self.paper_mode, self.size, int8=int8, any_size=not fixed
+                )
+            return self._graphs[key]
 
     def warm_up(self, images: bool = False) -> None:
-        """Export and start the ONNX Runtime graph now (seconds for a big network), so that no call waits for it:
-        the tensor version (`__call__`), or with `images` the 8-bit image one (`images()`) that pipelines run."""
-        if self.backend != "onnxruntime":
-            return
-        with self._onnx_lock:
-            if self.onnx is None:
-                self.onnx = OnnxGenerator(self.generator, self.paper_mode, self.size, int8=self._int8)
-        self.onnx.warm_up(images=images and self.onnx.takes_images)
+        """Export and start the ONNX Runtime graph of the runner's size (or the dynamic-size one) now (seconds for
+        a big network), so that no call waits for it: float inputs, or with `images` the 8-bit image session."""
+        if self.backend == "onnxruntime":
+            graph = self.graph(None if self.any_size else self.size)
+            graph.warm_up(images=images and graph.takes_images)
 
-    @torch.inference_mode()
-    def images(self, images: np.ndarray, seed: int | None = None) -> np.ndarray:
-        """uint8 (N, H, W, C) images to uint8 (N, H, W, 3) outputs, converted as `image_to_tensor` and
-        `tensor_to_image` convert; on the CPU backend at the runner's size, inside the ONNX Runtime graph."""
-        if self.backend == "onnxruntime" and tuple(images.shape[1:3]) == self.size:
-            self.warm_up(images=True)
-            if self.onnx.takes_images:
-                masks = self.draw_masks((len(images), images.shape[3], *self.size), seed)
-                return self.onnx.images(images, masks)
-        outputs = self(pixels_to_tensor(images), seed)
-        return np.stack([np.asarray(tensor_to_image(output)) for output in outputs])
-
-    def any_size_graph(self) -> OnnxGenerator:
-        """The float32 ONNX Runtime graph with dynamic height and width, exported on first use."""
-        with self._onnx_lock:
-            if self.onnx_any_size is None:
-                self.onnx_any_size = OnnxGenerator(self.generator, self.paper_mode, self.size, any_size=True)
-        return self.onnx_any_size
-
-    @torch.inference_mode()
-    def run_any_size(
-        self, inputs: torch.Tensor, masks: list[torch.Tensor], network: torch.nn.Module | None = None
-    ) -> torch.Tensor:
-        """The network on a batch of any size it takes, with the caller's dropout masks (the `full` and `tiled`
-        modes): on the CPU backend the dynamic-size ONNX Runtime graph in float32, else (or for `network`, a copy
-        of the network whose norms share one image's statistics across tiles) PyTorch."""
-        if network is None and self.backend == "onnxruntime":
-            return self.any_size_graph()(inputs, masks)
-        network = network or self.paper_mode or self.generator.net
-        return network(inputs.to(self.device), *(mask.to(self.device) for mask in masks)).cpu()
-
-    def draw_masks(self, batch_shape: torch.Size, seed: int | None = None) -> list[torch.Tensor]:
-        """Dropout masks for a batch in "paper" mode (none in "eval" mode); a seed makes each image's noise repeat."""
+    def draw_masks(self, batch_shape: tuple[int, ...], seed: int | None = None) -> dict[str, torch.Tensor]:
+        """Dropout masks for an (N, C, H, W) batch in "paper" mode, by input name (none in "eval" mode); a seed
+        makes each image's noise repeat."""
         if self.paper_mode is None:
-            return []
+            return {}
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        return self.paper_mode.draw_masks(batch_shape, generator)
+        masks = self.paper_mode.draw_masks(batch_shape, generator)
+        return {f"mask{index}": mask for index, mask in enumerate(masks)}
+
+    def draw_latents(self, batch: int, seed: int | None, given: Inputs) -> dict[str, torch.Tensor]:
+        """N(0, 1) codes, from `seed`, for the declared latent inputs that `given` lacks."""
+        missing = [item for item in self.inputs if item.kind == LATENT and item.name not in given]
+        generator = torch.Generator().manual_seed(seed) if seed is not None and missing else None
+        return {item.name: torch.randn(batch, item.channels, generator=generator) for item in missing}
 
     @torch.inference_mode()
-    def __call__(self, inputs: torch.Tensor, seed: int | None = None) -> torch.Tensor:
-        """The outputs of an (N, C, H, W) batch in [-1, 1]; on the CPU from ONNX Runtime, else on `device`."""
-        masks = self.draw_masks(inputs.shape, seed)
-        size = tuple(inputs.shape[-2:])
-        if self.backend == "onnxruntime" and size == self.size:
-            self.warm_up()
-            return self.onnx(inputs, masks)
-        if self.precision == "int8":  # PyTorch would run it in float32: not what `precision` promises
+    def run(self, inputs: Inputs, seed: int | None = None, network: torch.nn.Module | None = None):
+        """The outputs for named inputs: the generator's declared ones ("source", then e.g. "z" or "previous"), and
+        in "paper" mode optionally its dropout masks ("mask0", ...; drawn from `seed` when not given, as are latent
+        codes not given).
+
+        - A float32 (N, C, H, W) "source" in [-1, 1] gives the float outputs; a uint8 (N, H, W, C) one gives uint8
+          (N, H, W, 3) outputs, converted as `image_to_tensor` and `tensor_to_image` convert (on the CPU backend
+          inside the ONNX Runtime graph).
+        - On the CPU backend: at the runner's size its graph (int8 where calibrated), at other sizes the
+          dynamic-size float32 graph; int8 refuses other sizes rather than quietly run float32. Else PyTorch.
+        - `network` (PyTorch) replaces the test-time network, e.g. tiling's copy whose norms share statistics.
+        """
+        source = inputs.get("source")
+        if source is None:
+            raise ValueError(f"no 'source' in the inputs ({', '.join(inputs) or 'none given'})")
+        pixels = isinstance(source, np.ndarray)
+        size = tuple(source.shape[1:3] if pixels else source.shape[-2:])
+        if self.precision == "int8" and size != self.size:
             raise ValueError(
                 f"int8 runs at {size_text(self.size)}, the calibrated size, but this batch is {size_text(size)} "
                 "(resize the inputs, calibrate at this size, or use precision='float32')"
             )
-        inputs = inputs.to(self.device)
-        if self.paper_mode is not None:
-            return self.paper_mode(inputs, *(mask.to(self.device) for mask in masks))
-        return self.generator(inputs)
+        given = dict(inputs)
+        if not any(name.startswith("mask") for name in given):
+            given |= self.draw_masks((len(source), 0, *size), seed)
+        given |= self.draw_latents(len(source), seed, given)
+        if self.backend == "onnxruntime" and network is None:
+            graph = self.graph(size)
+            if pixels and graph.takes_images:
+                graph.warm_up(images=True)
+                return graph(given)
+            if not pixels:
+                return graph(given)
+        if pixels:
+            outputs = self.run(given | {"source": pixels_to_tensor(source)}, seed, network)
+            return np.stack([np.asarray(tensor_to_image(output)) for output in outputs.cpu()])
+        return self._torch(given, network)
+
+    def _torch(self, given: Inputs, network: torch.nn.Module | None) -> torch.Tensor:
+        """The PyTorch forward on named float inputs (masks after the declared inputs in paper mode)."""
+        declared = {name: value for name, value in given.items() if not name.startswith("mask")}
+        values = [value.to(self.device) for value in ordered(self.inputs, declared, self.generator.arch)]
+        if self.paper_mode is None and network is None:
+            return self.generator(*values)
+        layers = len(self.paper_mode.dropouts) if self.paper_mode is not None else 0
+        masks = [given[f"mask{index}"].to(self.device) for index in range(layers)]
+        return (network or self.paper_mode)(*values, *masks)

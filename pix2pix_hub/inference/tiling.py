@@ -29,13 +29,13 @@ import torch
 from PIL import Image
 from torch import nn
 
-from ..images import tensor_to_image, to_mode
+from ..images import pixels_to_tensor, tensor_to_image, to_mode
 from .interface import InferenceGenerator
 from .paper_mode import PerImageNorm
 
 MODES = ("resize", "full", "tiled")
 MIN_GRID = 64  # pixels: dropout masks are drawn per grid cell, so cells of 4 pixels (ResNet) would be too many
-RunRegion = Callable[[torch.Tensor, int, int], torch.Tensor]  # (1, C, h, w) region at (top, left) -> output
+RunRegion = Callable[[torch.Tensor, int, int], torch.Tensor]  # (1, C, h, w) source region at (top, left) -> output
 WriteRows = Callable[[int, torch.Tensor], None]  # (first row, (C, rows, W) output in [-1, 1])
 
 
@@ -81,15 +81,8 @@ def pad_to_grid(array: np.ndarray, grid: int) -> np.ndarray:
 
 
 def to_tensor(array: np.ndarray) -> torch.Tensor:
-    """(h, w[, C]) uint8 to a (1, C, h, w) float32 batch in [-1, 1], the arithmetic of `images.image_to_tensor`."""
-    tensor = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
-    tensor = tensor[:, :, None] if tensor.ndim == 2 else tensor
-    return tensor.permute(2, 0, 1).div_(127.5).sub_(1.0)[None]
-
-
-def to_uint8(output: torch.Tensor) -> np.ndarray:
-    """A (C, h, w) output in [-1, 1] to (h, w, 3) uint8 RGB, as `images.tensor_to_image` converts it."""
-    return np.asarray(tensor_to_image(output))
+    """(h, w[, C]) uint8 pixels to a (1, C, h, w) batch in [-1, 1] (`images.pixels_to_tensor`)."""
+    return pixels_to_tensor(array[None] if array.ndim == 3 else array[None, :, :, None])
 
 
 def ramp(length: int, overlap: int, rise: bool, fall: bool) -> torch.Tensor:
@@ -197,7 +190,10 @@ def statistics_proxy(source: np.ndarray, grid: int, proxy_side: int) -> np.ndarr
 
 
 class AnySizeTranslator:
-    """`full` or `tiled` translation of one PIL image at its own size with a runner's network (see the module)."""
+    """`full` or `tiled` translation of one PIL image at its own size with a runner's network (see the module).
+
+    The generator's other inputs come as (1, C) latent codes, passed whole to every tile, or (1, C, H, W) images at
+    the image's size (a previous frame), padded and cut with it."""
 
     def __init__(self, runner, mode: str, tiling: Tiling | None = None):
         self.runner, self.mode = runner, mode
@@ -209,22 +205,22 @@ class AnySizeTranslator:
             self.shared = shared_statistics_network(runner.paper_mode or self.generator.net)
         self._lock = threading.Lock()  # the networks hold one image's statistics and dropout masks at a time
 
-    def __call__(self, image: Image.Image, seed: int | None = None) -> Image.Image:
-        """The translation of `image` at its own (width, height)."""
+    def __call__(self, image: Image.Image, seed: int | None = None, others: dict | None = None) -> Image.Image:
+        """The translation of `image` at its own (width, height); `others`: the generator's other inputs."""
         padded = pad_to_grid(np.asarray(to_mode(image, self.generator.in_channels)), self.grid)
         result = np.empty((*padded.shape[:2], 3), np.uint8)
 
         def write(top: int, rows: torch.Tensor) -> None:
-            result[top : top + rows.shape[1]] = to_uint8(rows)
+            result[top : top + rows.shape[1]] = np.asarray(tensor_to_image(rows))
 
-        self.translate(padded, seed, write)
+        self.translate(padded, seed, write, others or {})
         return Image.fromarray(result[: image.height, : image.width], mode="RGB")
 
-    def translate(self, padded: np.ndarray, seed: int | None, write: WriteRows) -> None:
+    def translate(self, padded: np.ndarray, seed: int | None, write: WriteRows, others: dict | None = None) -> None:
         """Translate an image padded to the grid; `write` gets the output (float, [-1, 1]) band by band."""
         if seed is None and self.runner.paper_mode is not None:
             seed = int(torch.randint(2**62, ()))
-        run_region = self._region_runner(seed)
+        run_region = self._region_runner(seed, self._padded_others(others or {}, padded.shape[:2]))
         with self._lock:
             if self.mode == "full":
                 write(0, run_region(to_tensor(padded), 0, 0)[0])
@@ -235,15 +231,30 @@ class AnySizeTranslator:
                     run_region(to_tensor(proxy), 0, 0)
             blend_tiles(padded, run_region, self.tiling, write)
 
-    def _region_runner(self, seed: int | None) -> RunRegion:
-        """The network on a region at (top, left) of the padded image, with that region's dropout masks."""
+    def _padded_others(self, others: dict, size: tuple[int, int]) -> dict:
+        """The other inputs with the spatial ones padded to the padded image's size, as the image was."""
+        spatial = {item.name for item in self.generator.inputs if item.spatial}
+        padded = dict(others)
+        for name in spatial & set(others):
+            value = others[name]
+            pads = (0, size[1] - value.shape[-1], 0, size[0] - value.shape[-2])
+            padded[name] = torch.nn.functional.pad(value, pads, mode="reflect") if any(pads) else value
+        return padded
+
+    def _region_runner(self, seed: int | None, others: dict) -> RunRegion:
+        """The network on a region at (top, left) of the padded image, with that region's dropout masks and the
+        same region of the other spatial inputs."""
 
         def run_region(region: torch.Tensor, top: int, left: int) -> torch.Tensor:
-            masks = []
+            height, width = region.shape[-2:]
+            inputs = {"source": region}
+            for name, value in others.items():
+                cut = value.ndim == 4 and value.shape[-2:] != region.shape[-2:]
+                inputs[name] = value[..., top : top + height, left : left + width] if cut else value
             if self.runner.paper_mode is not None:
-                height, width = region.shape[-2:]
                 masks = self.runner.paper_mode.position_masks(top, left, height, width, self.grid, seed)
-            return self.runner.run_any_size(region, masks, network=self.shared)
+                inputs |= {f"mask{index}": mask for index, mask in enumerate(masks)}
+            return self.runner.run(inputs, network=self.shared).cpu()
 
         return run_region
 

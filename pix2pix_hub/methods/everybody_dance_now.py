@@ -121,7 +121,7 @@ class EverybodyDanceNow(Method):
         from .gan import adam, has_batch_norm, initialise
 
         options = {"n_downsample_global": recipe.n_downsample_global, "n_blocks_global": recipe.n_blocks_global}
-        generator = Pix2PixGenerator("global", 6, 3, recipe.ngf, recipe.norm, False, "eval", options)
+        generator = Pix2PixGenerator("global_previous_frame", 3, 3, recipe.ngf, recipe.norm, False, "eval", options)
         size = {
             "ndf": recipe.ndf,
             "norm": recipe.norm,
@@ -152,8 +152,8 @@ class EverybodyDanceNow(Method):
         generator = state.modules["generator"]
         pose, next_pose = batch["source"], batch["next_source"]
         real, next_real = batch["target"], batch["next_target"]
-        fake = generator(torch.cat([pose, torch.zeros_like(real)], 1))
-        next_fake = generator(torch.cat([next_pose, fake], 1))
+        fake = generator(pose, torch.zeros_like(real))
+        next_fake = generator(next_pose, fake)
         frames = [(pose, fake, real), (next_pose, next_fake, next_real)]
         losses = self.frame_losses(accelerator, state, recipe, frames)
         if recipe.lambda_l1:
@@ -240,7 +240,8 @@ def judge(accelerator, state, name, recipe, condition, fake, real) -> dict[str, 
 
 VIDEO_USAGE = """## How to use
 
-The generator takes 6 channels (a stick figure and the previous frame), so it makes videos, not single images:
+The generator takes two inputs, a stick figure ("source") and the frame it generated before ("previous"), so it makes
+videos frame by frame:
 
 ```python
 import torch
@@ -278,8 +279,8 @@ def card_description(recipe: dict) -> str:
     l1 = f", L1 on the frames (lambda_l1 {recipe['lambda_l1']})" if recipe["lambda_l1"] else ""
     return (
         f"Trained as [Everybody Dance Now]({PAPER_URL}) (Chan et al., ICCV 2019; reference: {REFERENCE_REPO_URL}): "
-        "pix2pixHD's global generator with 6 input channels (the pose stick figure and the previously generated "
-        f"frame, zeros for the first), {recipe['num_D']} frame discriminators and {temporal}; LSGAN with "
+        "pix2pixHD's global generator fed two inputs, the pose stick figure and the previously generated "
+        f"frame (zeros for the first), concatenated, {recipe['num_D']} frame discriminators and {temporal}; LSGAN with "
         f"feature matching (lambda_feat {recipe['lambda_feat']}){l1}; no face GAN, no VGG term. Generate a video with "
         "`pix2pix_hub.inference.sequence.generate_sequence`, frame by frame."
     )

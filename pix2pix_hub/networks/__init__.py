@@ -7,17 +7,31 @@ from .generator import INFERENCE_MODES, PIX2PIX_PAPER_URL, Pix2PixGenerator
 from .pix2pixhd import GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator
 from .reference import load_reference_state_dict
 from .registry import (
+    FRAME,
+    IMAGE,
+    LATENT,
+    MASK,
+    GeneratorInput,
     create_discriminator,
     create_generator,
+    declared_inputs,
     list_discriminators,
     list_generators,
     register_discriminator,
     register_generator,
+    source_input,
 )
 from .resnet import ResnetGenerator
 from .unet import UNet
 
 __all__ = [
+    "FRAME",
+    "IMAGE",
+    "LATENT",
+    "MASK",
+    "GeneratorInput",
+    "declared_inputs",
+    "source_input",
     "INFERENCE_MODES",
     "NORMS",
     "PIX2PIX_PAPER_URL",

@@ -11,7 +11,7 @@ from torch import nn
 from ..hub import PROJECT_REPO_URL, StrictHubMixin, read_model_card_template
 from .blocks import NORMS, check_choice, init_weights
 from .reference import load_reference_file, load_reference_state_dict
-from .registry import create_generator, generator_entry
+from .registry import GeneratorInput, create_generator, declared_inputs, generator_entry
 
 PIX2PIX_PAPER_URL = "https://arxiv.org/abs/1611.07004"
 # "eval": standard PyTorch eval (running statistics, no dropout): deterministic.
@@ -118,15 +118,28 @@ class Pix2PixGenerator(
         self.image_size = checked_image_size(list(size))
         self._hub_mixin_config["image_size"] = list(size)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
+    @property
+    def inputs(self) -> tuple[GeneratorInput, ...]:
+        """What `forward` takes, in order (the network's declaration; the first is the source image)."""
+        return declared_inputs(self.net)
+
+    def forward(self, x: torch.Tensor, *more: torch.Tensor) -> torch.Tensor:
+        """G(x, ...): the source image, then the network's other declared inputs in order (a latent code, ...)."""
+        if len(more) != len(self.inputs) - 1:
+            names = ", ".join(item.name for item in self.inputs)
+            raise ValueError(f"{self.arch} takes {len(self.inputs)} input(s) ({names}), got {1 + len(more)}")
+        if x.ndim != 4:
             raise ValueError(f"expected a (N, {self.in_channels}, H, W) tensor, got shape {tuple(x.shape)}")
-        height, width = x.shape[-2:]
+        batch, height, width = x.shape[0], *x.shape[-2:]
+        for declared, value in zip(self.inputs, (x, *more), strict=True):
+            if tuple(value.shape) != declared.shape(batch, height, width):
+                expected = declared.shape(batch, height, width)
+                raise ValueError(f"{declared.name}: expected a tensor of shape {expected}, got {tuple(value.shape)}")
         if height % self.size_multiple or width % self.size_multiple:
             raise ValueError(
                 f"{self.arch} needs height and width that are multiples of {self.size_multiple}, got {height}x{width}"
             )
-        return self.net(x)
+        return self.net(x, *more)
 
     def prepare_for_inference(self) -> Pix2PixGenerator:
         """Switch to the test-time behaviour named by `inference_mode`, without touching stored statistics."""

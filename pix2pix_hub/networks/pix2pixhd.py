@@ -24,7 +24,7 @@ from torch import nn
 
 from .blocks import ConvNormAct, make_norm
 from .reference import load_reference_file, load_reference_state_dict
-from .registry import register_discriminator, register_generator
+from .registry import FRAME, IMAGE, GeneratorInput, register_discriminator, register_generator
 from .resnet import ResnetBlock
 
 REFERENCE_STD = 0.02  # the reference's weights_init draws conv weights from N(0, 0.02)
@@ -229,6 +229,33 @@ def global_generator(
     return GlobalGenerator(
         in_channels, out_channels, ngf, n_downsample_global, n_blocks_global, norm, use_dropout, encoding
     )
+
+
+class PreviousFrameGenerator(GlobalGenerator):
+    """Everybody Dance Now's G: the global generator fed a pose and the frame it generated before (Sec. 3.3)."""
+
+    def __init__(self, in_channels: int, out_channels: int, ngf: int, n_downsample: int, n_blocks: int, norm: str):
+        super().__init__(in_channels + out_channels, out_channels, ngf, n_downsample, n_blocks, norm)
+        self.inputs = (GeneratorInput("source", IMAGE, in_channels), GeneratorInput("previous", FRAME, out_channels))
+
+    def forward(self, pose: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
+        return super().forward(torch.cat([pose, previous], 1))
+
+
+@register_generator("global_previous_frame", native_size=256)
+def previous_frame_generator(
+    in_channels: int,
+    out_channels: int,
+    ngf: int,
+    norm: str,
+    use_dropout: bool,
+    n_downsample_global: int = 4,
+    n_blocks_global: int = 9,
+) -> PreviousFrameGenerator:
+    """pix2pixHD's G1 conditioned on the previous output frame (Everybody Dance Now); `in_channels` are the pose's."""
+    if use_dropout:
+        raise ValueError("global_previous_frame has no dropout (use_dropout=False)")
+    return PreviousFrameGenerator(in_channels, out_channels, ngf, n_downsample_global, n_blocks_global, norm)
 
 
 @register_generator("local", native_size=(1024, 2048))

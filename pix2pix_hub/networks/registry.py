@@ -2,6 +2,11 @@
 
 A network family lives in its own module and registers its named variants there; importing
 `pix2pix_hub.networks` imports every family, so the registries are complete for any caller.
+
+Every generator declares its inputs (`GeneratorInput`: name, kind, channels), in the order its `forward` takes
+them: a network without its own `inputs` takes one, the source image. Inference (the runner, its PyTorch and ONNX
+Runtime paths, int8 calibration, tiling, the web export) iterates over this declaration, so a generator that also
+takes a latent code or its previous frame runs everywhere without a change there.
 """
 
 from __future__ import annotations
@@ -22,6 +27,50 @@ class GeneratorEntry:
     native_size: int | tuple[int, int]  # a square side, or (height, width) for non-square archs (pix2pixHD)
 
 
+IMAGE, FRAME, LATENT, MASK = "image", "frame", "latent", "mask"
+INPUT_KINDS = {
+    IMAGE: "an image in [-1, 1], (N, C, H, W)",
+    FRAME: "an output image fed back (the frame before), (N, C, H, W) at the source's size",
+    LATENT: "a code vector, (N, C)",
+    MASK: "a dropout mask of the paper's test-time mode, (N, C, h, w) at a layer's size (drawn by the runner)",
+}
+SPATIAL_KINDS = (IMAGE, FRAME, MASK)  # inputs whose height and width follow the image (tiles cut them too)
+
+
+@dataclass(frozen=True)
+class GeneratorInput:
+    """One input of a generator's forward: `name` (the ONNX input's too), `kind` (see `INPUT_KINDS`), `channels`."""
+
+    name: str
+    kind: str
+    channels: int
+
+    def __post_init__(self):
+        if self.kind not in INPUT_KINDS:
+            raise ValueError(f"input {self.name!r}: kind {self.kind!r} is not one of {', '.join(INPUT_KINDS)}")
+
+    @property
+    def spatial(self) -> bool:
+        return self.kind in SPATIAL_KINDS
+
+    def shape(self, batch: int, height: int, width: int) -> tuple[int, ...]:
+        """The shape this input has for a batch of images of this size (a mask's own size is the network's)."""
+        return (batch, self.channels, height, width) if self.spatial else (batch, self.channels)
+
+
+def source_input(in_channels: int) -> tuple[GeneratorInput, ...]:
+    """What a one-image generator takes: the source image."""
+    return (GeneratorInput("source", IMAGE, in_channels),)
+
+
+def declared_inputs(network: nn.Module) -> tuple[GeneratorInput, ...]:
+    """A network's declared inputs (its `inputs` attribute), or the source image alone."""
+    inputs = getattr(network, "inputs", None)
+    if inputs is None:
+        raise ValueError(f"{type(network).__name__} declares no inputs (create it with create_generator)")
+    return tuple(inputs)
+
+
 _GENERATORS: dict[str, GeneratorEntry] = {}
 _DISCRIMINATORS: dict[str, Callable[..., nn.Module]] = {}
 
@@ -29,7 +78,8 @@ _DISCRIMINATORS: dict[str, Callable[..., nn.Module]] = {}
 def register_generator(name: str, native_size: int | tuple[int, int] = 256) -> Callable:
     """Decorator: `factory(in_channels, out_channels, ngf, norm, use_dropout, **options) -> nn.Module`.
 
-    The module it returns has a `size_multiple` attribute (input height and width must be multiples of it).
+    The module it returns has a `size_multiple` attribute (input height and width must be multiples of it) and may
+    declare its `inputs` (a tuple of `GeneratorInput`, the first the source image of `in_channels`).
     """
 
     def decorate(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
@@ -64,8 +114,14 @@ def generator_entry(name: str) -> GeneratorEntry:
 
 
 def create_generator(name: str, **kwargs) -> nn.Module:
-    """The bare network (no Hub mixin); `Pix2PixGenerator(arch=name, ...)` wraps it for saving and loading."""
-    return generator_entry(name).factory(**kwargs)
+    """The bare network (no Hub mixin); `Pix2PixGenerator(arch=name, ...)` wraps it for saving and loading.
+
+    A network that does not declare its `inputs` takes the source image alone (`source_input`).
+    """
+    network = generator_entry(name).factory(**kwargs)
+    if getattr(network, "inputs", None) is None:
+        network.inputs = source_input(kwargs.get("in_channels", 3))
+    return network
 
 
 def create_discriminator(name: str, **kwargs) -> nn.Module:

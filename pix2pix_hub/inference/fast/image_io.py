@@ -23,7 +23,8 @@ def _constant(name: str, value: float) -> onnx.TensorProto:
 
 
 def with_image_io(graph: bytes) -> bytes:
-    """The graph (input "source", output "output", float32 NCHW in [-1, 1]) with 8-bit NHWC image io instead."""
+    """The graph (first input "source", output "output", float32 NCHW in [-1, 1]) with 8-bit NHWC image io
+    instead; its other inputs are kept as they are."""
     model = onnx.load_from_string(graph)
     source, output = model.graph.input[0], model.graph.output[0]
     batch, channels, height, width = source.type.tensor_type.shape.dim
@@ -54,9 +55,9 @@ def with_image_io(graph: bytes) -> bytes:
     model.graph.node.extend(nodes)
     dims = [dim.dim_param or dim.dim_value for dim in (batch, height, width, channels)]
     image = helper.make_tensor_value_info(IMAGE_INPUT, TensorProto.UINT8, dims)
-    masks = list(model.graph.input[1:])
+    others = list(model.graph.input[1:])  # a latent code, a previous frame, dropout masks: they stay float32
     del model.graph.input[:]
-    model.graph.input.extend([image, *masks])
+    model.graph.input.extend([image, *others])
     out_dims = [dim.dim_param or dim.dim_value for dim in output.type.tensor_type.shape.dim]
     image_output = helper.make_tensor_value_info(IMAGE_OUTPUT, TensorProto.UINT8, [*out_dims[:1], *out_dims[2:], 3])
     del model.graph.output[:]

@@ -16,7 +16,7 @@ import numpy as np
 import onnxruntime
 import torch
 
-from ..interface import InferenceGenerator, Size, height_width
+from ..interface import InferenceGenerator, Size, example_inputs, height_width
 from ..paper_mode import PaperModeNetwork
 from .image_io import IMAGE_CHANNELS, IMAGE_INPUT, with_image_io
 from .int8 import Int8Calibration
@@ -35,24 +35,32 @@ def export_to_onnx(
 ) -> bytes:
     """Serialise the test-time graph (eval network, or paper mode with mask inputs) at one size; batch is dynamic.
 
-    With `fast_graph` the network is exported through `fast_inference_graph` (exact, see rewrites.py); with
-    `any_size` height and width are dynamic too (the pipeline's `full` and `tiled` modes).
+    Its inputs are the generator's declared ones by name ("source", then e.g. "z" or "previous"), then paper mode's
+    masks ("mask0", ...); its output is "output". With `fast_graph` the network is exported through
+    `fast_inference_graph` (exact, see rewrites.py); with `any_size` the spatial inputs' height and width are
+    dynamic too (the pipeline's `full` and `tiled` modes).
     """
     network = paper_mode if paper_mode is not None else generator.net.eval()
-    example = torch.zeros(1, generator.in_channels, *height_width(image_size))
-    masks = paper_mode.draw_masks(example.shape) if paper_mode is not None else []
-    names = ["source"] + [f"mask{index}" for index in range(len(masks))]
-    dynamic = {0: "batch", 2: "height", 3: "width"} if any_size else {0: "batch"}
+    height, width = height_width(image_size)
+    examples = example_inputs(generator.inputs, 1, height, width)
+    declared = list(generator.inputs)
+    if paper_mode is not None:
+        masks = paper_mode.mask_inputs(height, width)
+        declared += masks
+        drawn = paper_mode.draw_masks((1, 0, height, width))
+        examples |= {mask.name: value for mask, value in zip(masks, drawn, strict=True)}
+    spatial = {0: "batch", 2: "height", 3: "width"} if any_size else {0: "batch"}
+    dynamic = {item.name: spatial if item.spatial else {0: "batch"} for item in declared} | {"output": spatial}
     buffer = io.BytesIO()
     with _EXPORT_LOCK, warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # TorchScript-exporter deprecation notices
         torch.onnx.export(
             fast_inference_graph(network) if fast_graph else network,
-            (example, *masks),
+            tuple(examples[item.name] for item in declared),
             buffer,
-            input_names=names,
+            input_names=[item.name for item in declared],
             output_names=["output"],
-            dynamic_axes={name: dynamic for name in [*names, "output"]},
+            dynamic_axes=dynamic,
             opset_version=ONNX_OPSET,
             dynamo=False,
         )
@@ -60,11 +68,11 @@ def export_to_onnx(
 
 
 class OnnxGenerator:
-    """Callable like the test-time network on (N, C, H, W) float32 CPU tensors of its size, backed by ONNX Runtime.
+    """The test-time network on named inputs (`export_to_onnx`) at its size, backed by ONNX Runtime.
 
     With an `int8` calibration (see `fast/int8.py`) its convolutions run in int8, except the float32 ones it
-    names. `images()` runs the same graph on 8-bit pixels (`image_io.py`); each of the two sessions starts on its
-    first call or by `warm_up()`.
+    names. Called with 8-bit pixels it runs the same graph with the image conversions inside (`image_io.py`); each
+    of the two sessions (float inputs, 8-bit source) starts on its first call or by `warm_up()`.
     """
 
     def __init__(
@@ -102,18 +110,17 @@ class OnnxGenerator:
                 self.sessions[kind] = onnxruntime.InferenceSession(graph, self.options, providers=providers)
             return self.sessions[kind]
 
-    def __call__(self, batch: torch.Tensor, masks: list[torch.Tensor] = ()) -> torch.Tensor:
-        feeds = {"source": batch.detach().cpu().float().numpy()}
-        feeds |= {f"mask{index}": mask.numpy() for index, mask in enumerate(masks)}
-        (output,) = self.warm_up().run(None, feeds)
-        return torch.from_numpy(output)
-
-    def images(self, images: np.ndarray, masks: list[torch.Tensor] = ()) -> np.ndarray:
-        """uint8 (N, H, W, C) images to uint8 (N, H, W, 3) outputs: the same network with the pipeline's pre- and
-        post-processing in the graph (`image_io.py`), for models with 1 or 3 channels in and out."""
-        if not self.takes_images:
+    def __call__(self, inputs: dict[str, torch.Tensor | np.ndarray]) -> torch.Tensor | np.ndarray:
+        """The graph on named inputs: float32 (N, C, H, W) tensors give the float output; a uint8 (N, H, W, C)
+        "source" runs the graph with the pipeline's pre- and post-processing inside (`image_io.py`, models with 1
+        or 3 channels in and out) and gives uint8 (N, H, W, 3) outputs."""
+        pixels = isinstance(inputs["source"], np.ndarray) and inputs["source"].dtype == np.uint8
+        if pixels and not self.takes_images:
             raise ValueError("8-bit image io needs a model with 1 or 3 channels in and out")
-        feeds = {IMAGE_INPUT: np.ascontiguousarray(images, dtype=np.uint8)}
-        feeds |= {f"mask{index}": mask.numpy() for index, mask in enumerate(masks)}
-        (output,) = self.warm_up(images=True).run(None, feeds)
-        return output
+        feeds = {name: value.detach().cpu().float().numpy() for name, value in inputs.items() if name != "source"}
+        if pixels:
+            feeds[IMAGE_INPUT] = np.ascontiguousarray(inputs["source"])
+        else:
+            feeds["source"] = inputs["source"].detach().cpu().float().numpy()
+        (output,) = self.warm_up(images=pixels).run(None, feeds)
+        return output if pixels else torch.from_numpy(output)
