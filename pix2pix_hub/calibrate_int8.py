@@ -43,7 +43,7 @@ from .inference.fast.int8 import (
     weights_sha256,
 )
 from .inference.fast.onnx import export_to_onnx
-from .inference.interface import InferenceGenerator, Size, example_inputs, input_size
+from .inference.interface import InferenceGenerator, Size, example_inputs, input_size, inputs_of
 from .inference.paper_mode import PaperModeNetwork, paper_mode_network
 from .inference.sequence import generate_sequence
 from .networks import Pix2PixGenerator
@@ -81,7 +81,7 @@ def graph_feeds(
     for index, item in enumerate(items):
         draws = torch.Generator().manual_seed(seed + index)
         height, width = item["source"].shape[-2:]
-        defaults = example_inputs(generator.inputs, 1, height, width, draws)
+        defaults = example_inputs(inputs_of(generator), 1, height, width, draws)
         feed = {name: (item[name][None] if name in item else default).numpy() for name, default in defaults.items()}
         if paper_mode is not None:
             masks = paper_mode.draw_masks(feed["source"].shape, draws)

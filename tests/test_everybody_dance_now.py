@@ -99,7 +99,8 @@ def test_one_step_updates_the_generator_the_frame_d_and_the_temporal_d(tmp_path)
         torch.manual_seed(0)
         state = method.build(recipe, data, args)
         assert ("temporal_discriminator" in state.modules) is temporal
-        assert state.modules["generator"].in_channels == 6
+        inputs = state.modules["generator"].inputs  # the pose and the frame before: 6 channels into the stem
+        assert [(item.name, item.channels) for item in inputs] == [("source", 3), ("previous", 3)]
         before = {name: [p.detach().clone() for p in m.parameters()] for name, m in state.modules.items()}
         batch = collate_frame_pairs([data.train[0]])
         losses = method.training_step(accelerator, state, batch, recipe)
@@ -118,14 +119,16 @@ def test_a_sequence_without_an_evaluation_split_is_refused_rather_than_scattered
 
 def test_each_frame_is_generated_from_its_pose_and_the_frame_before():
     torch.manual_seed(0)
-    generator = Pix2PixGenerator("global", 6, 3, 4, "instance", False, "eval", {"n_downsample_global": 2})
+    generator = Pix2PixGenerator(
+        "global_previous_frame", 3, 3, 4, "instance", False, "eval", {"n_downsample_global": 2}
+    )
     generator.arch_options["n_blocks_global"] = 1
     poses = torch.rand(3, 3, 32, 32) * 2 - 1
     with torch.no_grad():
         frames = generate_sequence(generator.eval(), poses)
-        first = generator(torch.cat([poses[:1], torch.zeros(1, 3, 32, 32)], 1))[0]
-        second = generator(torch.cat([poses[1:2], first[None]], 1))[0]
-        unconditioned = generator(torch.cat([poses[1:2], torch.zeros(1, 3, 32, 32)], 1))[0]
+        first = generator(poses[:1], torch.zeros(1, 3, 32, 32))[0]
+        second = generator(poses[1:2], first[None])[0]
+        unconditioned = generator(poses[1:2], torch.zeros(1, 3, 32, 32))[0]
     torch.testing.assert_close(frames[0], first)
     torch.testing.assert_close(frames[1], second)
     assert not torch.allclose(frames[1], unconditioned, atol=1e-4)  # the previous frame is an input, not ignored
@@ -169,7 +172,21 @@ def test_trains_end_to_end_and_a_killed_run_resumes_to_the_same_weights(tmp_path
     card = (straight / "README.md").read_text()
     assert "Everybody Dance Now" in card and "temporal discriminator" in card
     generator = Pix2PixGenerator.from_pretrained(straight)
-    assert generator.in_channels == 6 and generator.arch == "global"
+    assert [item.name for item in generator.inputs] == ["source", "previous"]
+    assert generator.arch == "global_previous_frame"
+
+
+def test_a_dance_model_saved_before_named_inputs_makes_the_same_frames():
+    """Folders trained before the generator named its inputs hold pix2pixHD's global arch with 6 input channels;
+    `generate_sequence` feeds them the pose and the previous frame stacked, as they were trained."""
+    torch.manual_seed(0)
+    options = {"n_downsample_global": 2, "n_blocks_global": 1}
+    named = Pix2PixGenerator("global_previous_frame", 3, 3, 4, "instance", False, "eval", options).eval()
+    stacked = Pix2PixGenerator("global", 6, 3, 4, "instance", False, "eval", options).eval()
+    stacked.load_state_dict(named.state_dict())
+    poses = torch.rand(3, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(generate_sequence(stacked, poses), generate_sequence(named, poses), rtol=0, atol=0)
 
 
 # --- the app's Dance tab -----------------------------------------------------------------------------------------
@@ -179,7 +196,7 @@ def tiny_dancer_folder(folder: Path) -> Path:
     """A tiny generator with the dance.json the app reads: the fixtures' six poses as the test sequence."""
     torch.manual_seed(0)
     options = {"n_downsample_global": 2, "n_blocks_global": 1}
-    Pix2PixGenerator("global", 6, 3, 4, "instance", False, "eval", options).save_pretrained(folder)
+    Pix2PixGenerator("global_previous_frame", 3, 3, 4, "instance", False, "eval", options).save_pretrained(folder)
     poses = [read_openpose_json(path) for path in sorted(FIXTURES.glob("*_keypoints.json"))]
     meta = {"size": 32, "fps": 7.5, "subject": BodyStats.of(poses).to_dict()}
     meta["test_poses"] = [pose.body.tolist() for pose in poses]

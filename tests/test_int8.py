@@ -277,8 +277,8 @@ def test_the_bundled_dancer_runs_int8_each_frame_within_40_db_of_float32_from_th
     )
     previous = torch.zeros_like(poses[:1])
     for pose in poses:
-        source = torch.cat([pose[None], previous], 1)
-        reference, output = exact.run({"source": source}).numpy(), dancer.runner.run({"source": source}).numpy()
+        inputs = {"source": pose[None], "previous": previous}
+        reference, output = exact.run(inputs).numpy(), dancer.runner.run(inputs).numpy()
         assert not np.array_equal(output, reference)  # int8 really ran
         assert output_psnr(output, reference) >= MIN_PSNR
         previous = torch.from_numpy(reference)

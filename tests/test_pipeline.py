@@ -151,7 +151,7 @@ def test_paper_mode_equals_training_mode_batch_norm_on_each_image_alone():
 
 def test_paper_mode_dropout_keeps_half_of_the_units_scaled_by_two():
     pipe = Pix2PixPipeline(Pix2PixGenerator(ngf=8, inference_mode="paper"), device="cpu", backend="torch")
-    masks = pipe.runner.draw_masks(torch.Size([4, 3, 256, 256]), seed=0)
+    masks = list(pipe.runner.draw_masks(torch.Size([4, 3, 256, 256]), seed=0).values())
     assert [tuple(mask.shape[1:]) for mask in masks] == [(64, 4, 4), (64, 8, 8), (64, 16, 16)]
     values = torch.cat([mask.flatten() for mask in masks])
     assert set(values.unique().tolist()) == {0.0, 2.0}

@@ -12,13 +12,14 @@ from typing import Protocol
 import torch
 from torch import nn
 
-from ..networks.registry import LATENT, GeneratorInput
+from ..networks.registry import LATENT, GeneratorInput, source_input
 
 Size = int | tuple[int, int]
 
 
 class InferenceGenerator(Protocol):
-    """A generator module the runner can run: its call is the network, `net` the part that is exported."""
+    """A generator module the runner can run: its call is the network, `net` the part that is exported. It may
+    declare `inputs` (see the registry; `Pix2PixGenerator` does): without, it takes the source image alone."""
 
     arch: str  # the registered architecture, named in errors
     in_channels: int
@@ -27,12 +28,17 @@ class InferenceGenerator(Protocol):
     size_multiple: int  # input height and width must be multiples of it
     native_size: Size  # the resolution it is trained at: the default input size
     net: nn.Module  # the bare network; its module names key int8 calibrations, so the export starts here
-    inputs: tuple[GeneratorInput, ...]  # what the call takes, in order: the source image first (see the registry)
 
     def __call__(self, x: torch.Tensor, *more: torch.Tensor) -> torch.Tensor: ...
 
 
 REQUIRED_ATTRIBUTES = tuple(InferenceGenerator.__annotations__)
+
+
+def inputs_of(generator: InferenceGenerator) -> tuple[GeneratorInput, ...]:
+    """What the generator's call takes, in order (its `inputs` declaration; without one, the source image alone)."""
+    declared = getattr(generator, "inputs", None)
+    return tuple(declared) if declared is not None else source_input(generator.in_channels)
 
 
 def check_generator(generator: object) -> None:

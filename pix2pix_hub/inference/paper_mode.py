@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..networks.registry import MASK, GeneratorInput
-from .interface import InferenceGenerator, example_inputs
+from .interface import InferenceGenerator, example_inputs, inputs_of
 
 
 class PerImageNorm(nn.Module):
@@ -51,7 +51,7 @@ class PaperModeNetwork(nn.Module):
 
     def __init__(self, generator: InferenceGenerator):
         super().__init__()
-        self.generator_inputs = generator.inputs
+        self.generator_inputs = inputs_of(generator)
         self.net = copy.deepcopy(generator.net).eval()
         self.dropouts: list[MaskedDropout] = []
         for parent in list(self.net.modules()):

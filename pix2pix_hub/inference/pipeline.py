@@ -158,7 +158,7 @@ class Pix2PixPipeline:
     def other_inputs(self, given: dict, count: int, seed: int | None) -> dict:
         """The generator's inputs beyond the source for `count` images: latent codes as (count, C) tensors (drawn
         from N(0, 1) with `seed` when not given), image inputs as functions of the size they are needed at."""
-        declared = {item.name: item for item in self.generator.inputs[1:]}
+        declared = {item.name: item for item in self.runner.inputs[1:]}
         unknown = sorted(set(given) - set(declared))
         if unknown:
             takes = ", ".join(declared) or "no other inputs"

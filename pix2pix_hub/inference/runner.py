@@ -25,7 +25,7 @@ from ..networks.blocks import check_choice
 from ..networks.registry import LATENT
 from .fast.int8 import Int8Calibration
 from .fast.onnx import OnnxGenerator
-from .interface import InferenceGenerator, Size, check_generator, input_size, ordered, size_text
+from .interface import InferenceGenerator, Size, check_generator, input_size, inputs_of, ordered, size_text
 from .paper_mode import paper_mode_network
 
 BACKENDS = ("auto", "onnxruntime", "torch")
@@ -106,7 +106,7 @@ class Runner:
     @property
     def inputs(self):
         """The generator's declared inputs (the source image first), as `run` takes them by name."""
-        return self.generator.inputs
+        return inputs_of(self.generator)
 
     @property
     def onnx(self) -> OnnxGenerator | None:
@@ -172,9 +172,14 @@ class Runner:
                 "(resize the inputs, calibrate at this size, or use precision='float32')"
             )
         given = dict(inputs)
+        given |= self.draw_latents(len(source), seed, given)
+        ordered(
+            self.inputs,
+            {name: value for name, value in given.items() if not name.startswith("mask")},
+            self.generator.arch,
+        )
         if not any(name.startswith("mask") for name in given):
             given |= self.draw_masks((len(source), 0, *size), seed)
-        given |= self.draw_latents(len(source), seed, given)
         if self.backend == "onnxruntime" and network is None:
             graph = self.graph(size)
             if pixels and graph.takes_images:

@@ -11,14 +11,20 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from .interface import inputs_of
 from .runner import Runner
 
 PREVIOUS = "previous"
 
 
 def frame_step(model: Runner | nn.Module) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """(pose, previous frame) -> frame, for a runner or a generator module that declares a "previous" input."""
-    inputs = model.inputs if isinstance(model, Runner) else getattr(model, "inputs", ())
+    """(pose, previous frame) -> frame, for a runner or a generator module that declares a "previous" input (or,
+    saved before inputs had names, takes the two stacked: pix2pixHD's global arch with 6 channels in)."""
+    inputs = model.inputs if isinstance(model, Runner) else inputs_of(model)
+    generator = model.generator if isinstance(model, Runner) else model
+    if len(inputs) == 1 and inputs[0].channels == 2 * generator.out_channels:  # saved before inputs had names
+        run = (lambda x: model.run({"source": x})) if isinstance(model, Runner) else model
+        return lambda pose, previous: run(torch.cat([pose, previous], 1))
     if PREVIOUS not in [item.name for item in inputs]:
         name = getattr(model, "arch", type(model).__name__)
         raise ValueError(

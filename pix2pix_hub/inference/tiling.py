@@ -30,7 +30,7 @@ from PIL import Image
 from torch import nn
 
 from ..images import pixels_to_tensor, tensor_to_image, to_mode
-from .interface import InferenceGenerator
+from .interface import InferenceGenerator, inputs_of
 from .paper_mode import PerImageNorm
 
 MODES = ("resize", "full", "tiled")
@@ -233,7 +233,7 @@ class AnySizeTranslator:
 
     def _padded_others(self, others: dict, size: tuple[int, int]) -> dict:
         """The other inputs with the spatial ones padded to the padded image's size, as the image was."""
-        spatial = {item.name for item in self.generator.inputs if item.spatial}
+        spatial = {item.name for item in inputs_of(self.generator) if item.spatial}
         padded = dict(others)
         for name in spatial & set(others):
             value = others[name]

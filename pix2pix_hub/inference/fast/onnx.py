@@ -16,7 +16,7 @@ import numpy as np
 import onnxruntime
 import torch
 
-from ..interface import InferenceGenerator, Size, example_inputs, height_width
+from ..interface import InferenceGenerator, Size, example_inputs, height_width, inputs_of
 from ..paper_mode import PaperModeNetwork
 from .image_io import IMAGE_CHANNELS, IMAGE_INPUT, with_image_io
 from .int8 import Int8Calibration
@@ -42,8 +42,8 @@ def export_to_onnx(
     """
     network = paper_mode if paper_mode is not None else generator.net.eval()
     height, width = height_width(image_size)
-    examples = example_inputs(generator.inputs, 1, height, width)
-    declared = list(generator.inputs)
+    examples = example_inputs(inputs_of(generator), 1, height, width)
+    declared = list(inputs_of(generator))
     if paper_mode is not None:
         masks = paper_mode.mask_inputs(height, width)
         declared += masks
