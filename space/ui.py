@@ -14,13 +14,15 @@ import gradio as gr
 from PIL import Image
 
 from pix2pix_hub.hub import PROJECT_REPO_URL
-from pix2pix_hub.methods.cyclegan import PAPER_URL as CYCLEGAN_PAPER_URL
-from pix2pix_hub.methods.pix2pix import PAPER, PAPER_URL
+from pix2pix_hub.methods import get_method
 
 from .dance import dance_tab
 from .handlers import CACHE_CLEANUP, check_upload, clear_result, show_result, translate, translate_sketch
 from .tasks import TASKS, Task, get_task, hub_online
 from .web_tab import web_tab
+
+PIX2PIX, CYCLEGAN = get_method("pix2pix"), get_method("cyclegan")
+PAPER, PAPER_URL, CYCLEGAN_PAPER_URL = PIX2PIX.Recipe(), PIX2PIX.paper_url, CYCLEGAN.paper_url  # the paper's defaults
 
 CONCURRENCY_LIMIT = 16  # requests inside the model handlers at once (they queue for a shared pass)
 SKETCH_SIZE = 512  # the canvas, in image pixels: twice the model's 256, so a 1-pixel-radius pen gives its 1-pixel edges

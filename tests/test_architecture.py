@@ -102,12 +102,13 @@ SHARED_METHOD_MODULES = ("pix2pix_hub.methods", "pix2pix_hub.methods.base", "pix
 
 
 def paper_method_imports(repo: Path = REPO) -> list[str]:
-    """Imports of a paper's method module from the library outside `methods/`: only the registry
-    (`pix2pix_hub.methods`), the base and the shared GAN mechanics may be reached from there."""
+    """Imports of a paper's method module from the library outside `methods/` and from the app (`space/`, app.py):
+    only the registry (`pix2pix_hub.methods`), the base and the shared GAN mechanics may be reached from there."""
+    files = [*(repo / "pix2pix_hub").rglob("*.py"), *(repo / "space").rglob("*.py"), repo / "app.py"]
     return [
         f"{path.relative_to(repo)}:{line} imports {module}"
-        for path in sorted((repo / "pix2pix_hub").rglob("*.py"))
-        if "methods" not in path.relative_to(repo / "pix2pix_hub").parts[:1]
+        for path in sorted(file for file in files if file.is_file())
+        if path.relative_to(repo).parts[:2] != ("pix2pix_hub", "methods")
         for line, module in imported_modules(path, repo)
         if module.startswith("pix2pix_hub.methods") and module not in SHARED_METHOD_MODULES
     ]

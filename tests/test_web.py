@@ -26,7 +26,7 @@ from PIL import Image
 from pix2pix_hub import Pix2PixGenerator, export_web
 from pix2pix_hub.images import image_to_tensor, tensor_to_image
 from pix2pix_hub.inference.fast.int8 import MIN_PSNR
-from pix2pix_hub.inference.web import draw_web_masks
+from pix2pix_hub.inference.web import draw_web_latents, draw_web_masks
 from space import web_tab
 from space.launch import free_port
 from space.tasks import TASKS, get_task
@@ -214,6 +214,25 @@ def test_the_pages_dropout_masks_are_numpys_for_the_same_seed(page, exported):
         for mask, numpy_mask in zip(drawn, expected, strict=True):
             assert np.array_equal(np.asarray(mask, np.float32).reshape(numpy_mask.shape), numpy_mask)
         assert 0.4 < np.mean([m.mean() / 2 for m in expected]) < 0.6  # about half kept, kept ones scaled by 2
+
+
+def test_the_pages_latent_codes_are_numpys_for_the_same_seed(page):
+    """A generator that takes latent codes gets them from the page, drawn from the seed as `draw_web_latents` does."""
+    latents = [{"name": "z", "channels": 8}, {"name": "w", "channels": 3}]
+    for seed in (0, 123456789, 2**32 - 1):
+        drawn = page.evaluate(
+            """async ([latents, seed]) => {
+                const { drawLatents } = await import("./translator.js");
+                return drawLatents(latents, seed).map((code) => Array.from(code));
+            }""",
+            [latents, seed],
+        )
+        expected = draw_web_latents([latent["channels"] for latent in latents], seed)
+        assert [len(code) for code in drawn] == [code.shape[1] for code in expected] == [8, 3]
+        for code, numpy_code in zip(drawn, expected, strict=True):
+            np.testing.assert_allclose(np.asarray(code, np.float32), numpy_code[0], rtol=1e-6, atol=1e-6)
+    codes = np.concatenate([draw_web_latents([64], seed)[0][0] for seed in range(50)])
+    assert abs(codes.mean()) < 0.1 and 0.9 < codes.std() < 1.1  # N(0, 1)
 
 
 def test_a_stroke_is_translated_when_the_pen_lifts_in_palette_colours_and_undo_and_eraser_edit_it(page, exported):

@@ -1,6 +1,7 @@
 // One exported model (pix2pix_hub/inference/web.py wrote it) run by ONNX Runtime Web on the wasm backend.
 // Pre- and post-processing repeat pix2pix_hub/images.py step by step in float32, and the dropout masks of
-// "paper"-mode models come from mulberry32(seed), which web.py's draw_web_masks reproduces in numpy.
+// "paper"-mode models and the latent codes of generators that take one come from mulberry32(seed), which web.py's
+// draw_web_masks and draw_web_latents reproduce in numpy.
 
 let runtime = null;
 
@@ -39,6 +40,20 @@ export function drawMasks(dropout, seed) {
     const mask = new Float32Array(shape.reduce((n, side) => n * side, 1));
     for (let i = 0; i < mask.length; i++) mask[i] = next() < 1 - p ? scale : 0;
     return mask;
+  });
+}
+
+/** Latent codes for one image, input after input: N(0, 1) by Box-Muller over mulberry32(seed ^ 0x9e3779b9). */
+export function drawLatents(latents, seed) {
+  const next = mulberry32((seed ^ 0x9e3779b9) >>> 0);
+  return latents.map(({ channels }) => {
+    const code = new Float32Array(channels);
+    for (let i = 0; i < channels; i++) {
+      const u = next();
+      const v = next();
+      code[i] = Math.sqrt(-2 * Math.log(1 - u)) * Math.cos(2 * Math.PI * v);
+    }
+    return code;
   });
 }
 
@@ -124,6 +139,11 @@ export class WebModel {
     if (this.dropout) {
       drawMasks(this.dropout, seed).forEach((mask, layer) => {
         feeds[this.dropout.inputs[layer]] = new ort.Tensor("float32", mask, this.dropout.shapes[layer]);
+      });
+    }
+    if (this.latents) {
+      drawLatents(this.latents, seed).forEach((code, index) => {
+        feeds[this.latents[index].name] = new ort.Tensor("float32", code, [1, code.length]);
       });
     }
     const start = performance.now();

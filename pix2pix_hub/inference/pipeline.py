@@ -145,7 +145,7 @@ class Pix2PixPipeline:
         others = self.other_inputs(inputs, len(prepared), seed)
         if self.any_size is not None:
             results = [
-                self.translate_any_size(image, seed, one_image(others, index)) for index, image in enumerate(prepared)
+                self._translate_any_size(image, seed, one_image(others, index)) for index, image in enumerate(prepared)
             ]
             return results[0] if single else results
         model_size = self.runner.size
@@ -173,7 +173,7 @@ class Pix2PixPipeline:
                 raise ValueError(f"{self.generator.arch} needs its {name!r} input ({item.kind}): pass {name}=...")
         return others
 
-    def translate_any_size(
+    def _translate_any_size(
         self, image: Image.Image, seed: int | None = None, others: dict | None = None
     ) -> Image.Image:
         """One image through the `full` or `tiled` mode, at `scale` times its size, returned at its own size."""

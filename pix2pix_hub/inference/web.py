@@ -3,12 +3,13 @@
 `export_web_model` writes, into one folder, what `web/` (ONNX Runtime Web, wasm) needs and nothing that needs a
 server: `float32.onnx` (the graph the Python runner builds, rewrites included), `int8.onnx` where the model's int8
 calibration applies (the same quantized graph `precision="int8"` runs), and `model.json` (input size, channels,
-inference mode, the graphs' inputs, dropout mask shapes for "paper" mode, the sketch brushes). `write_site_index`
-lists the exported models for the page and `copy_runtime` copies the three onnxruntime-web files it loads, so the
-export folder next to `web/` is a complete static site.
+inference mode, the graphs' inputs, dropout mask shapes for "paper" mode, latent codes, the sketch brushes).
+`write_site_index` lists the exported models for the page and `copy_runtime` copies the three onnxruntime-web files
+it loads, so the export folder next to `web/` is a complete static site.
 
-Paper-mode dropout masks are inputs, drawn by the page from a seed with mulberry32 (a 32-bit counter hash, the same
-in JS and in numpy here: `draw_web_masks`), so the browser's output for a seed can be reproduced in Python.
+Paper-mode dropout masks and latent codes are inputs, drawn by the page from a seed with mulberry32 (a 32-bit
+counter hash, the same in JS and in numpy here: `draw_web_masks`, `draw_web_latents`), so the browser's output for
+a seed can be reproduced in Python.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from typing import Any
 import numpy as np
 
 from ..hub import atomic_write_bytes, atomic_write_text
-from ..networks import Pix2PixGenerator
+from ..networks import LATENT, Pix2PixGenerator
 from .fast.int8 import MIN_PSNR, find_calibration
 from .fast.onnx import export_to_onnx
-from .interface import input_size
+from .interface import input_size, inputs_of
 from .paper_mode import paper_mode_network
 
 WEB_FORMAT = "pix2pix-hub-web"
@@ -40,6 +41,7 @@ RUNTIME_FOLDER = "runtime"
 RUNTIME_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 EXAMPLE_SUFFIXES = (".jpg", ".jpeg", ".png")
 _MULBERRY_STEP = np.uint32(0x6D2B79F5)
+LATENT_SALT = 0x9E3779B9  # latent codes come from mulberry32(seed ^ LATENT_SALT), masks from mulberry32(seed)
 
 
 def mulberry32(seed: int, count: int, start: int = 0) -> np.ndarray:
@@ -62,6 +64,27 @@ def draw_web_masks(shapes: list[list[int]], probabilities: list[float], seed: in
         masks.append((keep.astype(np.float32) * scale).reshape(shape))
         drawn += count
     return masks
+
+
+def draw_web_latents(channels: list[int], seed: int) -> list[np.ndarray]:
+    """The page's latent codes for one image, input after input: N(0, 1) by Box-Muller, float32 (1, C) each."""
+    draws = mulberry32(seed ^ LATENT_SALT, 2 * sum(channels))
+    normal = np.sqrt(-2 * np.log(1 - draws[0::2])) * np.cos(2 * np.pi * draws[1::2])
+    ends = np.cumsum(channels)
+    return [normal[end - count : end].astype(np.float32)[None] for count, end in zip(channels, ends, strict=True)]
+
+
+def _latent_facts(generator) -> list[dict[str, Any]] | None:
+    """The generator's latent inputs (name, channels) that the page draws; refuses inputs a page cannot give."""
+    inputs = inputs_of(generator)
+    unsupported = [item.name for item in inputs[1:] if item.kind != LATENT]
+    if unsupported:
+        raise ValueError(
+            f"{generator.arch} takes {', '.join(unsupported)} beside the image: the web page gives an image and "
+            "latent codes only (a video generator runs in Python: pix2pix_hub.inference.sequence)"
+        )
+    latents = [{"name": item.name, "channels": item.channels} for item in inputs if item.kind == LATENT]
+    return latents or None
 
 
 def _graph_entry(folder: Path, precision: str, graph: bytes) -> dict[str, Any]:
@@ -152,6 +175,7 @@ def export_web_model(
     calibration = find_calibration(repo_or_dir, **hub_kwargs)
     size = input_size(generator, calibration.image_size if calibration is not None else None)
     dropout, paper = _dropout_facts(generator, size)
+    latents = _latent_facts(generator)
     folder = Path(out_dir) / task
     float_graph = export_to_onnx(generator, paper, size)
     int8_graph, int8_facts = _int8_graph(repo_or_dir, generator, size, float_graph, precision, hub_kwargs)
@@ -175,6 +199,7 @@ def export_web_model(
         "input": "source",
         "output": "output",
         "dropout": dropout,
+        "latents": latents,
         "graphs": graphs,
         "int8_unavailable": None if int8_graph is not None else int8_facts,
         "sketch": sketch or {"kind": "photo"},

@@ -139,6 +139,7 @@ class Method:
     name: ClassVar[str]
     Recipe: ClassVar[type[Recipe]]
     description: ClassVar[str] = ""  # "<paper> (<authors, venue>): <what it does>", shown by the app and --help
+    paper_url: ClassVar[str] = ""  # where the paper is (the app and the cards link it)
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         """The method's flags beyond its recipe (none by default)."""

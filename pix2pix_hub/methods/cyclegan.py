@@ -104,6 +104,7 @@ class CycleGAN(Method):
     """`--method cyclegan`: the reference's `CycleGANModel.optimize_parameters`, step for step."""
 
     name = "cyclegan"
+    paper_url = PAPER_URL
     Recipe = CycleGANRecipe
     description = "CycleGAN (Zhu et al., ICCV 2017): two GANs with cycle consistency, trained on unpaired images"
 

@@ -84,6 +84,7 @@ class EverybodyDanceNow(Method):
     """`--method everybody_dance_now`: the reference's `Pix2PixHDModel` with temporal smoothing, one step per pair."""
 
     name = "everybody_dance_now"
+    paper_url = PAPER_URL
     Recipe = EverybodyDanceNowRecipe
     description = (
         "Everybody Dance Now (Chan et al., ICCV 2019): pose stick figures to video of one person, temporally smooth"

@@ -67,6 +67,7 @@ class Pix2Pix(PairedTranslation):
     """`--method pix2pix`: the paper's conditional GAN, step for step as the reference's `optimize_parameters`."""
 
     name = "pix2pix"
+    paper_url = PAPER_URL
     Recipe = Pix2PixRecipe
     description = "pix2pix (Isola et al., CVPR 2017): a conditional GAN trained on paired images"
 

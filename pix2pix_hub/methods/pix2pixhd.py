@@ -163,6 +163,7 @@ class Pix2PixHD(PairedTranslation):
     """`--method pix2pixhd`: the reference's `Pix2PixHDModel.forward` and `train.py` update, step for step."""
 
     name = "pix2pixhd"
+    paper_url = PAPER_URL
     Recipe = Pix2PixHDRecipe
     description = (
         "pix2pixHD (Wang et al., CVPR 2018): high-resolution paired translation, coarse-to-fine G, multi-scale D"

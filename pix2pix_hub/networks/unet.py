@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from .blocks import ConvNormAct, make_norm
-from .registry import register_generator
+from .registry import register_generator, source_input
 
 
 class UNet(nn.Module):
@@ -14,7 +14,13 @@ class UNet(nn.Module):
 
     unet_256 has 8 levels (1x1 bottleneck at 256x256), unet_128 has 7. Dropout 0.5 on the decoder levels just
     after the bottleneck (3 of them for unet_256), as in the paper.
+
+    `exact_rewrites` names the graph rewrite its layout admits (`inference/fast/rewrites.py`): decoder levels that
+    convolve skip and upsampled input apart. It applies while the network declares one input, the source image: a
+    subclass that declares more (a latent code) keeps its own forward.
     """
+
+    exact_rewrites = ("split_skips",)
 
     def __init__(self, in_channels: int, out_channels: int, num_downs: int, ngf: int, norm: str, use_dropout: bool):
         super().__init__()
@@ -48,6 +54,7 @@ class UNet(nn.Module):
         self.encoder = nn.ModuleList(encoder)
         self.decoder = nn.ModuleList(decoder)
         self.size_multiple = 2**num_downs
+        self.inputs = source_input(in_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         skips = []

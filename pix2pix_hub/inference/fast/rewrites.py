@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...networks import ConvNormAct, UNet
+from ...networks import ConvNormAct, UNet  # UNet: the layout SplitSkipUNet reads
 
 PHASES = 2  # the stride this rewrite handles: every generator upsamples by 2
 
@@ -293,13 +293,20 @@ def fast_inference_graph(network: nn.Module) -> nn.Module:
         for name, child in list(parent.named_children()):
             if can_split_phases(child) and not isinstance(parent, SubPixelConvTranspose):  # its phases: 4x outputs
                 setattr(parent, name, PhaseConv(child))
-    if isinstance(network, UNet):
+    if splits_skips(network):
         return _rewrite_unet(network)
     for parent in list(network.modules()):
         for name, child in list(parent.named_children()):
-            if isinstance(child, UNet):
+            if splits_skips(child):
                 setattr(parent, name, _rewrite_unet(child))
     return network
+
+
+def splits_skips(network: nn.Module) -> bool:
+    """Whether a network declares that it runs as `SplitSkipUNet`: it names the rewrite among its
+    `exact_rewrites` and takes one input, the image (`SplitSkipUNet.forward` takes nothing else)."""
+    inputs = getattr(network, "inputs", ())
+    return "split_skips" in getattr(network, "exact_rewrites", ()) and [item.kind for item in inputs] == ["image"]
 
 
 def _rewrite_unet(unet: UNet) -> SplitSkipUNet:
