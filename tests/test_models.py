@@ -209,3 +209,24 @@ def test_weight_names_are_flat_and_legible():
     assert "net.encoder.0.conv.weight" in names
     assert "net.decoder.0.norm.running_mean" in names
     assert max(name.count(".") for name in names) <= 4
+
+
+@pytest.mark.parametrize("arch", ["unet_128", "resnet_6blocks"])
+def test_bilinear_upsampling_resizes_then_convolves_and_round_trips_through_the_hub(arch, tmp_path):
+    """`upsample="bilinear"` (BicycleGAN's code's option) replaces every transposed convolution of the decoder by a
+    2x bilinear resize, a reflection pad and a 3x3 convolution; config.json rebuilds it; the paper's stays basic."""
+    torch.manual_seed(0)
+    generator = Pix2PixGenerator(arch=arch, ngf=4, norm="instance", arch_options={"upsample": "bilinear"}).eval()
+    assert not any(isinstance(layer, nn.ConvTranspose2d) for layer in generator.modules())
+    resizes = [layer for layer in generator.modules() if isinstance(layer, nn.Upsample)]
+    assert len(resizes) == (7 if arch == "unet_128" else 2) and all(r.mode == "bilinear" for r in resizes)
+    x = torch.rand(1, 3, 128, 128) * 2 - 1
+    generator.save_pretrained(tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text())["arch_options"] == {"upsample": "bilinear"}
+    with torch.no_grad():
+        torch.testing.assert_close(Pix2PixGenerator.from_pretrained(tmp_path).eval()(x), generator(x))
+    paper = Pix2PixGenerator(arch=arch, ngf=4)
+    assert any(isinstance(layer, nn.ConvTranspose2d) for layer in paper.modules())
+    assert "arch_options" not in paper._hub_mixin_config
+    with pytest.raises(ValueError, match="upsample='nearest' is not supported; choose one of 'basic', 'bilinear'"):
+        Pix2PixGenerator(arch=arch, ngf=4, arch_options={"upsample": "nearest"})

@@ -204,8 +204,12 @@ def assert_backends_agree(generator: torch.nn.Module, size: tuple[int, int], see
 @pytest.mark.parametrize("inference_mode", ["eval", "paper"])
 @pytest.mark.parametrize(
     ("kwargs", "size"),
-    [(dict(arch="unet_128", ngf=8), (128, 256)), (dict(arch="resnet_6blocks", ngf=8, norm="instance"), (96, 64))],
-    ids=["unet_128-128x256", "resnet_6blocks-96x64"],
+    [
+        (dict(arch="unet_128", ngf=8), (128, 256)),
+        (dict(arch="resnet_6blocks", ngf=8, norm="instance"), (96, 64)),
+        (dict(arch="unet_128", ngf=8, arch_options={"upsample": "bilinear"}), (128, 128)),
+    ],
+    ids=["unet_128-128x256", "resnet_6blocks-96x64", "unet_128-bilinear"],
 )
 def test_a_height_by_width_pipeline_gives_the_same_outputs_in_torch_and_onnxruntime(kwargs, size, inference_mode):
     torch.manual_seed(0)

@@ -38,6 +38,13 @@ class CycleGANRecipe(Recipe):
         "resnet_9blocks", "generators (a registered arch)", "networks", flag="--arch", aliases=["--netG"]
     )
     ngf: int = option(64, "generator width", "networks")
+    upsample: str = option(
+        "basic",
+        "the generator's 2x upsampling: basic = the paper's transposed convolution; bilinear = resize then 3x3 "
+        "convolution (BicycleGAN's code's option: no checkerboard; not the paper's)",
+        "networks",
+        choices=("basic", "bilinear"),
+    )
     ndf: int = option(64, "discriminator width", "networks")
     discriminator_arch: str = option(
         "basic",
@@ -137,13 +144,22 @@ class CycleGAN(Method):
     ) -> TrainingState:
         """G_A: A -> B, G_B: B -> A, D_A (judges B), D_B (judges A), one Adam per pair, and the two image pools."""
         from ..networks import Pix2PixGenerator, create_discriminator
-        from .gan import adam, initialise
+        from .gan import adam, initialise, upsampling
 
         a, b = channels
         if recipe.lambda_identity > 0 and a != b:
             raise ValueError(f"the identity loss needs domains with equal channels ({a} vs {b}): --lambda_identity 0")
         generators = [
-            Pix2PixGenerator(recipe.generator_arch, source, target, recipe.ngf, recipe.norm, recipe.use_dropout, "eval")
+            Pix2PixGenerator(
+                recipe.generator_arch,
+                source,
+                target,
+                recipe.ngf,
+                recipe.norm,
+                recipe.use_dropout,
+                "eval",
+                upsampling(recipe),
+            )
             for source, target in ((a, b), (b, a))
         ]
         discriminators = [  # D_A judges domain B (G_A's outputs), D_B judges domain A

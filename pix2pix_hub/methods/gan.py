@@ -104,3 +104,9 @@ def feature_matching_terms(
         for fake_scale, real_scale in zip(pred_fake, pred_real, strict=True)
         for fake, real in zip(fake_scale[:-1], real_scale[:-1], strict=True)
     ]
+
+
+def upsampling(recipe) -> dict | None:
+    """The generator's `arch_options` for the recipe's `--upsample`: none for the paper's transposed convolutions
+    (so their config.json stays as it always was), else {"upsample": ...}."""
+    return None if recipe.upsample == "basic" else {"upsample": recipe.upsample}

@@ -30,6 +30,13 @@ class Pix2PixRecipe(Recipe):
         "unet_256", "generator (a registered arch)", "networks", flag="--arch", aliases=["--netG"]
     )
     ngf: int = option(64, "generator width", "networks")
+    upsample: str = option(
+        "basic",
+        "the generator's 2x upsampling: basic = the paper's transposed convolution; bilinear = resize then 3x3 "
+        "convolution (BicycleGAN's code's option: no checkerboard; not the paper's)",
+        "networks",
+        choices=("basic", "bilinear"),
+    )
     ndf: int = option(64, "discriminator width", "networks")
     discriminator_arch: str = option(
         "basic",
@@ -75,7 +82,7 @@ class Pix2Pix(PairedTranslation):
         self, recipe: Pix2PixRecipe, channels: tuple[int, int], args: argparse.Namespace
     ) -> TrainingState:
         from ..networks import Pix2PixGenerator, create_discriminator
-        from .gan import adam, has_batch_norm, initialise
+        from .gan import adam, has_batch_norm, initialise, upsampling
 
         generator = Pix2PixGenerator(
             arch=recipe.generator_arch,
@@ -85,6 +92,7 @@ class Pix2Pix(PairedTranslation):
             norm=recipe.norm,
             use_dropout=recipe.use_dropout,
             inference_mode=recipe.inference_mode,
+            arch_options=upsampling(recipe),
         )
         discriminator = create_discriminator(
             recipe.discriminator_arch,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 NORMS = ("batch", "instance", "none")
+UPSAMPLINGS = ("basic", "bilinear")
 INIT_TYPES = ("normal", "xavier", "kaiming", "orthogonal")
 INIT_STD = 0.02  # the reference's init_gain
 
@@ -42,6 +43,23 @@ def init_weights(module: nn.Module, init_type: str = "normal", gain: float = INI
         elif isinstance(layer, nn.BatchNorm2d):
             nn.init.normal_(layer.weight, 1.0, gain)
             nn.init.zeros_(layer.bias)
+
+
+def upsampling_conv(in_channels: int, out_channels: int, kernel: int, bias: bool, upsample: str = "basic") -> nn.Module:
+    """A decoder's 2x upsampling convolution. "basic" is the papers': a stride-2 transposed convolution (`kernel` 4
+    for the U-Net, 3 with output padding for the ResNet), whose kernel overlaps unevenly between neighbouring output
+    pixels and so can print a checkerboard (Odena et al., Distill 2016). "bilinear" is BicycleGAN's code's option
+    (`--upsample bilinear`): resize 2x bilinearly, reflection-pad by 1, then a 3x3 convolution: every output pixel
+    sees the same kernel, so there is no checkerboard to learn away."""
+    check_choice("upsample", upsample, UPSAMPLINGS)
+    if upsample == "bilinear":
+        return nn.Sequential(
+            nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(in_channels, out_channels, 3, bias=bias),
+        )
+    output_padding = 1 if kernel % 2 else 0
+    return nn.ConvTranspose2d(in_channels, out_channels, kernel, 2, 1, output_padding=output_padding, bias=bias)
 
 
 class ConvNormAct(nn.Sequential):

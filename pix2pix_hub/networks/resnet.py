@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import ConvNormAct, make_norm
+from .blocks import ConvNormAct, make_norm, upsampling_conv
 from .registry import register_generator
 
 
@@ -32,7 +32,16 @@ class ResnetBlock(nn.Module):
 class ResnetGenerator(nn.Module):
     """7x7 stem, two stride-2 downsamplings, `n_blocks` residual blocks, two upsamplings, 7x7 tanh head."""
 
-    def __init__(self, in_channels: int, out_channels: int, n_blocks: int, ngf: int, norm: str, use_dropout: bool):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        n_blocks: int,
+        ngf: int,
+        norm: str,
+        use_dropout: bool,
+        upsample: str = "basic",
+    ):
         super().__init__()
         bias = norm != "batch"
         self.stem = ConvNormAct(
@@ -54,7 +63,7 @@ class ResnetGenerator(nn.Module):
         self.up = nn.Sequential(
             *[
                 ConvNormAct(
-                    nn.ConvTranspose2d(ngf * 2 ** (2 - i), ngf * 2 ** (1 - i), 3, 2, 1, output_padding=1, bias=bias),
+                    upsampling_conv(ngf * 2 ** (2 - i), ngf * 2 ** (1 - i), 3, bias, upsample),
                     norm=make_norm(norm, ngf * 2 ** (1 - i)),
                     post_act=nn.ReLU(),
                 )
@@ -69,12 +78,16 @@ class ResnetGenerator(nn.Module):
 
 
 @register_generator("resnet_9blocks", native_size=256)
-def resnet_9blocks(in_channels: int, out_channels: int, ngf: int, norm: str, use_dropout: bool) -> ResnetGenerator:
-    """9 residual blocks (the reference's choice at 256x256)."""
-    return ResnetGenerator(in_channels, out_channels, 9, ngf, norm, use_dropout)
+def resnet_9blocks(
+    in_channels: int, out_channels: int, ngf: int, norm: str, use_dropout: bool, upsample: str = "basic"
+) -> ResnetGenerator:
+    """9 residual blocks (the reference's choice at 256x256); `upsample` see `blocks.upsampling_conv`."""
+    return ResnetGenerator(in_channels, out_channels, 9, ngf, norm, use_dropout, upsample)
 
 
 @register_generator("resnet_6blocks", native_size=256)
-def resnet_6blocks(in_channels: int, out_channels: int, ngf: int, norm: str, use_dropout: bool) -> ResnetGenerator:
+def resnet_6blocks(
+    in_channels: int, out_channels: int, ngf: int, norm: str, use_dropout: bool, upsample: str = "basic"
+) -> ResnetGenerator:
     """6 residual blocks (the reference's choice at 128x128)."""
-    return ResnetGenerator(in_channels, out_channels, 6, ngf, norm, use_dropout)
+    return ResnetGenerator(in_channels, out_channels, 6, ngf, norm, use_dropout, upsample)

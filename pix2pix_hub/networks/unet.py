@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import ConvNormAct, make_norm
+from .blocks import ConvNormAct, make_norm, upsampling_conv
 from .registry import register_generator, source_input
 
 
@@ -22,7 +22,16 @@ class UNet(nn.Module):
 
     exact_rewrites = ("split_skips",)
 
-    def __init__(self, in_channels: int, out_channels: int, num_downs: int, ngf: int, norm: str, use_dropout: bool):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        num_downs: int,
+        ngf: int,
+        norm: str,
+        use_dropout: bool,
+        upsample: str = "basic",
+    ):
         super().__init__()
         bias = norm != "batch"
         widths = [min(ngf * 2**level, ngf * 8) for level in range(num_downs)]
@@ -44,7 +53,7 @@ class UNet(nn.Module):
             with_dropout = use_dropout and 4 <= level <= num_downs - 2
             decoder.append(
                 ConvNormAct(
-                    nn.ConvTranspose2d(in_width, out_width, 4, 2, 1, bias=bias or outermost),
+                    upsampling_conv(in_width, out_width, 4, bias or outermost, upsample),
                     norm=None if outermost else make_norm(norm, out_width),
                     pre_act=nn.ReLU(),
                     post_act=nn.Tanh() if outermost else None,
@@ -55,6 +64,8 @@ class UNet(nn.Module):
         self.decoder = nn.ModuleList(decoder)
         self.size_multiple = 2**num_downs
         self.inputs = source_input(in_channels)
+        if upsample != "basic":
+            self.exact_rewrites = ()  # SplitSkipUNet reads transposed convolutions
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         skips = []
@@ -68,12 +79,16 @@ class UNet(nn.Module):
 
 
 @register_generator("unet_256", native_size=256)
-def unet_256(in_channels: int, out_channels: int, ngf: int, norm: str, use_dropout: bool) -> UNet:
-    """8 levels: a 1x1 bottleneck at 256x256 (the paper's generator)."""
-    return UNet(in_channels, out_channels, 8, ngf, norm, use_dropout)
+def unet_256(
+    in_channels: int, out_channels: int, ngf: int, norm: str, use_dropout: bool, upsample: str = "basic"
+) -> UNet:
+    """8 levels: a 1x1 bottleneck at 256x256 (the paper's generator); `upsample` see `blocks.upsampling_conv`."""
+    return UNet(in_channels, out_channels, 8, ngf, norm, use_dropout, upsample)
 
 
 @register_generator("unet_128", native_size=128)
-def unet_128(in_channels: int, out_channels: int, ngf: int, norm: str, use_dropout: bool) -> UNet:
+def unet_128(
+    in_channels: int, out_channels: int, ngf: int, norm: str, use_dropout: bool, upsample: str = "basic"
+) -> UNet:
     """7 levels: a 1x1 bottleneck at 128x128."""
-    return UNet(in_channels, out_channels, 7, ngf, norm, use_dropout)
+    return UNet(in_channels, out_channels, 7, ngf, norm, use_dropout, upsample)
