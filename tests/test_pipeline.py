@@ -207,7 +207,7 @@ def assert_backends_agree(generator: torch.nn.Module, size: tuple[int, int], see
     [
         (dict(arch="unet_128", ngf=8), (128, 256)),
         (dict(arch="resnet_6blocks", ngf=8, norm="instance"), (96, 64)),
-        (dict(arch="unet_128", ngf=8, arch_options={"upsample": "bilinear"}), (128, 128)),
+        (dict(arch="unet_128", ngf=8, arch_options={"upsample": "bilinear"}), (256, 128)),
     ],
     ids=["unet_128-128x256", "resnet_6blocks-96x64", "unet_128-bilinear"],
 )
