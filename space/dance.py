@@ -182,7 +182,7 @@ def dance_tab() -> None:
                     [TEST_SEQUENCE, MY_FILES, MY_VIDEO], value=TEST_SEQUENCE, label="Poses", elem_id="dance-source"
                 )
                 clip = gr.Video(
-                    sources=["upload", "webcam"], include_audio=True, elem_id="dance-clip",
+                    sources=["upload", "webcam"], include_audio=True, height=280, elem_id="dance-clip",
                     label=f"Your video (at most {MAX_SECONDS:g} s; one person, whole body in view)",
                 )  # fmt: skip
                 files = gr.File(
