@@ -11,7 +11,9 @@ mediapipe 0.10.14 declares protobuf < 5, but the project's onnx and tensorboard 
 installed with `--no-deps` (see `INSTALL`). Its graph runs under the newer protobuf; only its Python packet getter
 calls `SymbolDatabase.GetPrototype`, which protobuf 5 removed, and its option setter reads `FieldDescriptor.label`,
 which protobuf 7 removed. So the landmarks are parsed here from the packet's bytes and the graph keeps its own
-thresholds (0.5 for detecting and for tracking a person, as `mediapipe.solutions.pose.Pose`'s defaults).
+thresholds (0.5 for detecting and for tracking a person, as `mediapipe.solutions.pose.Pose`'s defaults). Its
+native module prints one `AttributeError: 'MessageFactory' object has no attribute 'GetPrototype'` line when imported
+(a check it falls back from); harmless.
 """
 
 from __future__ import annotations
