@@ -98,10 +98,9 @@ def dance_to_video(clip: str | None, progress) -> tuple[str, str]:
 
     try:
         made = dance_video(subject, clip, out, report)
-    except ValueError as error:
+    except (ValueError, ImportError) as error:
+        out.unlink(missing_ok=True)
         raise gr.Error(str(error).replace(str(Path(clip).parent) + "/", ""), print_exception=False) from None
-    except ImportError as error:
-        raise gr.Error(str(error), print_exception=False) from None
     return str(out), (
         f"{len(made.frames)} frames at {made.fps:g} fps ({made.seconds:.1f} s) from your video, fitted to the "
         "subject's body: source | stick figure | subject"
@@ -127,9 +126,8 @@ def dance(
     poses = poses[: max(1, min(int(count), MAX_FRAMES))]
     progress(0, desc="Dancing", total=len(poses), unit="frames")
     frames = subject.frames(poses, on_frame=lambda t: progress((t + 1, len(poses)), desc="Dancing", unit="frames"))
-    return str(
-        write_video(frames, subject.fps, video_path())
-    ), f"{len(frames)} frames from {what}, {len(frames) / subject.fps:.1f} s"
+    video = write_video(frames, subject.fps, video_path())
+    return str(video), f"{len(frames)} frames from {what}, {len(frames) / subject.fps:.1f} s"
 
 
 def first_pose() -> list[list[float]] | None:

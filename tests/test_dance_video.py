@@ -31,7 +31,7 @@ def video_app(tmp_path_factory):
         MODEL_ENV: str(tiny_dancer_folder(root / "edn")),
     }
     process, url = start_app(env, root / "app.log", timeout=240)
-    yield url
+    yield url, root / "tmp"
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=60)
 
@@ -44,7 +44,7 @@ def clip(tmp_path_factory) -> Path:
 def test_browser_an_uploaded_clip_comes_back_as_a_playable_mp4_with_a_frame_per_input_frame(browser, video_app, clip):
     context = browser.new_context(viewport={"width": 1280, "height": 1400})
     page = context.new_page()
-    page.goto(video_app)
+    page.goto(video_app[0])
     page.get_by_role("tab", name="Dance").click()
     page.locator("#dance-clip input[type=file]").set_input_files(str(clip))
     page.get_by_label(MY_VIDEO).wait_for(timeout=30_000)
@@ -66,11 +66,14 @@ def test_browser_an_uploaded_clip_comes_back_as_a_playable_mp4_with_a_frame_per_
     context.close()
 
 
-def test_the_api_refuses_a_dance_from_video_without_a_video_and_names_a_bad_file(video_app, tmp_path):
-    client = Client(video_app, verbose=False, download_files=str(tmp_path), analytics_enabled=False)
+def test_the_api_refuses_a_dance_from_video_without_a_video_and_names_a_bad_file_leaving_no_video(video_app, tmp_path):
+    url, temporary = video_app
+    before = set(temporary.rglob("*.mp4"))
+    client = Client(url, verbose=False, download_files=str(tmp_path), analytics_enabled=False)
     with pytest.raises(Exception, match="Upload a video or record one with the webcam first"):
         client.predict(MY_VIDEO, [], 6, True, None, api_name="/dance")
     (tmp_path / "holiday.mp4").write_text("not a video")
     with pytest.raises(Exception, match=r"holiday.mp4: not a video ffmpeg can read") as refused:
         client.predict(MY_VIDEO, [], 6, True, handle_file(str(tmp_path / "holiday.mp4")), api_name="/dance")
     assert str(tmp_path) not in str(refused.value)
+    assert not [path.name for path in set(temporary.rglob("*.mp4")) - before if "dance" in path.parent.name]
