@@ -5,8 +5,9 @@ EverybodyDanceNow) in its 23-joint body layout (BODY_25 without the heels, nose 
 circle per joint in that joint's colour, then each limb as a 60 % opaque stroke in the colour of its first joint,
 on white, with sparse black face dots and the hands; then downscaled. `render_pose` draws the same at any size
 (widths measured on the data, see `STYLE`), `read_stick_figure` recovers the body joints of such an image by their
-colours, and `PoseNormalisation` maps one person's poses onto another's body as the paper's Sec. 3.2 (scale and
-translation from the ankles' height in the frame). Numpy and PIL only: the app and the CLIs import it cheaply.
+colours, `smooth_poses` steadies detected keypoints over time, and `normalise_poses` maps one person's poses onto
+another's body as the paper's Sec. 3.2 (scale and translation from the ankles' height in the frame). Numpy and PIL
+only (scipy where an image is read): the app and the CLIs import it cheaply; the detector is `pose_detection`.
 """
 
 from __future__ import annotations
@@ -472,3 +473,24 @@ def normalise_poses(poses: list[Pose], source: BodyStats, target: BodyStats) -> 
             transform = (scale, (target.ankle_x - scale * source.ankle_x, goal_y - scale * ankle_y))
         moved.append(pose.transformed(transform[0], transform[1], target.size))
     return moved
+
+
+def smooth_poses(poses: list[Pose], sigma: float) -> list[Pose]:
+    """The body joints' tracks smoothed over time, as the paper does before rendering: each joint's position is the
+    Gaussian-weighted mean (`sigma` frames) of its positions in the nearby frames where it was seen, so a detector's
+    jitter is damped and steady motion kept; a joint missing in a frame stays missing there."""
+    if sigma <= 0 or not poses:
+        return poses
+    from scipy import ndimage
+
+    body = np.stack([pose.body for pose in poses])  # (frames, joints, 3)
+    seen = (body[..., 2] > 0).astype(np.float64)
+
+    def spread(values: np.ndarray) -> np.ndarray:
+        return ndimage.gaussian_filter1d(values, sigma, axis=0, mode="constant", truncate=3.0)
+
+    weight = spread(seen)
+    track = spread(body[..., :2] * seen[..., None]) / np.maximum(weight, 1e-12)[..., None]
+    smoothed = body.copy()
+    smoothed[..., :2] = np.where(seen[..., None] > 0, track, body[..., :2])
+    return [Pose(points, pose.size, pose.hands, pose.face) for points, pose in zip(smoothed, poses, strict=True)]

@@ -31,8 +31,8 @@ from pix2pix_hub.methods.everybody_dance_now import with_video_usage
 from pix2pix_hub.networks import Pix2PixGenerator
 from pix2pix_hub.pose import BodyStats, read_stick_figure
 from pix2pix_hub.training.report import read_training_record
+from pix2pix_hub.video import write_video
 from recipes.ship import save_weights
-from space.dance import write_video
 
 RUNS = {"temporal": Path("runs/edn_subject"), "no_temporal": Path("runs/edn_subject_no_temporal")}
 OUT = Path("weights/edn_subject")
@@ -178,7 +178,7 @@ def main() -> None:
         for i in range(len(real))
         for rows in [(poses, generated["temporal"], generated["no_temporal"], real)]
     ]
-    shutil.move(write_video(side_by_side, FPS), "docs/edn_sample.mp4")
+    write_video(side_by_side, FPS, "docs/edn_sample.mp4")
     print(json.dumps(results, indent=2))
 
 

@@ -24,10 +24,12 @@ from pix2pix_hub.pose import (
     Pose,
     RenderStyle,
     body_from_openpose,
+    head_and_ankles,
     normalise_poses,
     read_openpose_json,
     read_stick_figure,
     render_pose,
+    smooth_poses,
 )
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "edn"
@@ -194,3 +196,56 @@ def test_rendering_resizes_only_around_the_drawing_and_gives_the_whole_canvas_pi
             boxes.append(pose_module._blend_stroke(canvas, start, end, 7.0, pose_module.COLORS[a], 0.6))
     whole = Image.fromarray(np.clip(canvas + 0.5, 0, 255).astype(np.uint8)).resize(size, Image.Resampling.LANCZOS)
     np.testing.assert_array_equal(np.asarray(pose_module._downsampled(canvas, boxes, size)), np.asarray(whole))
+
+
+def standing(height: float, ankle_y: float, ankle_x: float, size: tuple[int, int] = (256, 256)) -> Pose:
+    """`walking_pose` scaled to a known height (nose to the ankles' midpoint) with its ankles at (ankle_x, ankle_y)."""
+    body = walking_pose().body
+    nose, ankles = body[JOINTS.index("nose"), :2], body[[JOINTS.index("right_ankle"), JOINTS.index("left_ankle")], :2]
+    scale = height / np.linalg.norm(nose - ankles.mean(0))
+    pose = Pose(body, size).transformed(scale, (0.0, 0.0))
+    ankles = pose.body[[JOINTS.index("right_ankle"), JOINTS.index("left_ankle")], :2]
+    return pose.transformed(1.0, (ankle_x - ankles[:, 0].mean(), ankle_y - ankles[:, 1].max()))
+
+
+def test_normalisation_scales_linearly_between_the_far_and_near_ankle_positions():
+    """Synthetic people of known height: the source is 100 px tall with its ankles at y = 300 (far) and 200 px at
+    y = 500 (near) in a 640x640 frame; the target 80 px at y = 180 and 160 px at y = 230. Halfway between the source's
+    far and near ankles (y = 400) the normalised person must stand halfway between the target's (y = 205) and be as
+    tall as the interpolated ratio makes them (150 x (0.8 + 0.8) / 2 = 120 px), at the target's mean ankle x."""
+    steps = [0.0] * 6 + np.linspace(0.2, 1, 5).tolist()  # mostly far away (the statistics' median), then nearer
+    source = [standing(100 + 100 * t, 300 + 200 * t, 320, (640, 640)) for t in steps]
+    target = [standing(80 + 80 * t, 180 + 50 * t, 128) for t in steps]
+    source_stats, target_stats = BodyStats.of(source), BodyStats.of(target)
+    assert (source_stats.far_ankle_y, source_stats.near_ankle_y) == pytest.approx((300, 500))
+    assert (source_stats.far_height, source_stats.near_height) == pytest.approx((100, 200))
+    (middle,) = normalise_poses([standing(150, 400, 500, (640, 640))], source_stats, target_stats)
+    height, ankle_y, ankle_x = head_and_ankles(middle.body)
+    ratio = (target_stats.far_height / 100 + target_stats.near_height / 200) / 2
+    goal_y = (target_stats.far_ankle_y + target_stats.near_ankle_y) / 2
+    assert (height, ankle_y) == pytest.approx((150 * ratio, goal_y))
+    assert ankle_x == pytest.approx(target_stats.ankle_x + ratio * (500 - source_stats.ankle_x))
+    assert middle.size == (256, 256)
+
+
+def test_smoothing_damps_jitter_keeps_steady_motion_and_leaves_missing_joints_missing():
+    rng = np.random.default_rng(0)
+    truth = [walking_pose(shift=2.0 * t) for t in range(30)]  # walking right at 2 px a frame
+    noisy = [Pose(p.body + np.r_[rng.normal(0, 1.5, 2), 0.0] * [[1, 1, 0]], p.size) for p in truth]
+    for t, pose in enumerate(noisy):
+        pose.body[:, :2] += rng.normal(0, 1.5, (23, 2))
+        if t % 7 == 3:
+            pose.body[JOINTS.index("right_wrist")] = 0  # the detector lost it here
+    smoothed = smooth_poses(noisy, sigma=1.5)
+
+    def error(poses: list[Pose]) -> float:
+        seen = np.stack([p.body[:, 2] > 0 for p in poses])
+        offsets = np.stack([p.body[:, :2] - q.body[:, :2] for p, q in zip(poses, truth, strict=True)])
+        return float(np.linalg.norm(offsets, axis=-1)[seen].mean())
+
+    assert error(smoothed) < 0.6 * error(noisy)
+    for t in range(30):
+        assert (smoothed[t].body[:, 2] > 0).tolist() == (noisy[t].body[:, 2] > 0).tolist()
+    steady = smooth_poses(truth, sigma=1.5)  # straight-line motion: the middle frames stay where they were
+    np.testing.assert_allclose(np.stack([p.body for p in steady[5:-5]]), np.stack([p.body for p in truth[5:-5]]))
+    assert smooth_poses(noisy, sigma=0) is noisy
