@@ -14,6 +14,7 @@ from PIL import Image
 
 from pix2pix_hub import Pix2PixGenerator
 from pix2pix_hub.data import DataSpec, load_splits
+from pix2pix_hub.evaluation.artifacts import checkerboard_ratio
 from pix2pix_hub.evaluation.evaluate import evaluate, evaluation_view, main, sample_grid
 from pix2pix_hub.evaluation.metrics import mean_metrics, pair_metrics
 from pix2pix_hub.evaluation.realism import realism
@@ -94,6 +95,9 @@ def test_realism_is_reported_per_level_beside_the_floor_of_the_split_targets_and
     assert {"swd_32", "swd_16", "swd_floor_32", "swd_floor_16"} <= set(result.metrics)
     assert result.metrics["swd"] > result.metrics["swd_floor"]  # an untrained network's outputs: far from real
     assert 0 <= result.metrics["c2st_accuracy"] <= 1 and "c2st_accuracy" not in evaluate(generator, dataset).metrics
+    expected = checkerboard_ratio([np.asarray(target) for target in targets], [np.asarray(t) for t in targets])
+    assert result.metrics["checkerboard_real"] == expected["checkerboard_real"]  # the mesh score beside the targets'
+    assert result.metrics["checkerboard_ratio"] == result.metrics["checkerboard"] / expected["checkerboard_real"]
 
 
 @pytest.mark.parametrize("inference_mode", ["eval", "paper"])

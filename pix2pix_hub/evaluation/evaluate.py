@@ -30,6 +30,7 @@ from ..inference.fast.int8 import Int8Calibration, find_calibration
 from ..inference.interface import InferenceGenerator
 from ..inference.runner import Runner
 from ..networks import Pix2PixGenerator
+from .artifacts import checkerboard_ratio
 from .judges import LABEL_SETS, Bounds, Judge, mean_target
 from .metrics import mean_metrics, pair_metrics
 from .realism import realism
@@ -98,6 +99,8 @@ def evaluate(
             if len(rows) < GRID_ROWS:
                 rows.append((tensor_to_image(source), output_image, target_image))
     metrics = mean_metrics(per_image)
+    if per_image:
+        metrics |= checkerboard_ratio(output_pixels, target_pixels)
     if len(per_image) >= 2:
         metrics |= realism(output_pixels, target_pixels, seed).metrics()
         if two_sample_test:
