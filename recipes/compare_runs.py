@@ -8,9 +8,10 @@
 Each run is scored with `python -m pix2pix_hub.evaluate` once per judge (in `<run>/judged/<judge name>/`), at the
 size it was trained at; the real photos (upper bound) and the mean training photo (lower bound) are scored by every
 judge too. Each run's realism (`pix2pix_hub.evaluation.realism`: SWD x10³ as the mean of pyramid levels and at the
-finest level) stands beside the real-vs-real floor of the split, in the real photos' row. `--out X` writes X.json
-(every number, each run's steps and wall time from its training.json), X.md (the table) and X.jpg (the first rows of
-the split: source, each run's output, the real target).
+finest level) stands beside the real-vs-real floor of the split, in the real photos' row, and its mesh ratio
+(`pix2pix_hub.evaluation.artifacts`: the outputs' periodic-pattern score over the real photos'; 1 = none more).
+`--out X` writes X.json (every number, each run's steps and wall time from its training.json), X.md (the table)
+and X.jpg (the first rows of the split: source, each run's output, the real target).
 """
 
 from __future__ import annotations
@@ -64,16 +65,17 @@ def table(results: dict, judges: list[str]) -> str:
     """Markdown: one row per run and the two bounds, one column group per judge, then realism (SWD: the real
     photos' row holds the real-vs-real floor)."""
     scores = " | ".join(f"{score} ({judge})" for judge in judges for score in SCORES)
-    header = f"| | steps | minutes | {scores} | SWD x10³ (mean of levels) | SWD x10³ (finest level) |"
-    lines = [header, "|---" * (5 + len(judges) * len(SCORES)) + "|"]
+    header = f"| | steps | minutes | {scores} | SWD x10³ (mean of levels) | SWD x10³ (finest level) | mesh ratio |"
+    lines = [header, "|---" * (6 + len(judges) * len(SCORES)) + "|"]
     for label, result in results["runs"].items():
         values = [f"{result['judges'][judge][score]:.3f}" for judge in judges for score in SCORES]
         values += [f"{result['realism']['swd']:.1f}", f"{result['realism']['swd_finest']:.1f}"]
+        values += [f"{result['checkerboard_ratio']:.2f}"]
         lines.append(f"| {label} | {result['steps']} | {result['minutes']} | " + " | ".join(values) + " |")
     floor = next(iter(results["runs"].values()))["realism"]["floor"]
     for bound in ("real_target", "mean_training_target"):
         values = [f"{results['bounds'][judge][bound][score]:.3f}" for judge in judges for score in SCORES]
-        values += [f"{floor['swd']:.1f}", f"{floor['swd_finest']:.1f}"] if bound == "real_target" else ["", ""]
+        values += [f"{floor['swd']:.1f}", f"{floor['swd_finest']:.1f}", "1.00"] if bound == "real_target" else [""] * 3
         lines.append(f"| {bound.replace('_', ' ')} | | | " + " | ".join(values) + " |")
     return "\n".join(lines) + "\n"
 
@@ -113,6 +115,7 @@ def main(argv: list[str] | None = None) -> None:
             "judges": {name: report["judge"]["output"] for name, report in reports.items()},
             "l1": next(iter(reports.values()))["l1"],
             "realism": realism_of(next(iter(reports.values()))),
+            "checkerboard_ratio": next(iter(reports.values()))["checkerboard_ratio"],
         }
         for name, report in reports.items():
             bounds = {key: report["judge"][key] for key in ("real_target", "mean_training_target")}
