@@ -184,3 +184,14 @@ class Method:
         """Write the Hub folder of the exported model(s) into `output_dir`, its card from the run's `record` (what
         training.json holds) and `result`."""
         raise NotImplementedError
+
+
+def upsample_option():
+    """The recipe field `--upsample`: the paper's transposed convolutions by default (`blocks.upsampling_conv`)."""
+    return option(
+        "basic",
+        "the generator's 2x upsampling: basic = the paper's transposed convolution; bilinear = resize then 3x3 "
+        "convolution (BicycleGAN's code's option: no checkerboard; not the paper's)",
+        "networks",
+        choices=("basic", "bilinear"),
+    )

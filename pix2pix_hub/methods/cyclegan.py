@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .base import Method, Recipe, TrainingState, option
+from .base import Method, Recipe, TrainingState, option, upsample_option
 
 if TYPE_CHECKING:
     import torch
@@ -38,13 +38,7 @@ class CycleGANRecipe(Recipe):
         "resnet_9blocks", "generators (a registered arch)", "networks", flag="--arch", aliases=["--netG"]
     )
     ngf: int = option(64, "generator width", "networks")
-    upsample: str = option(
-        "basic",
-        "the generator's 2x upsampling: basic = the paper's transposed convolution; bilinear = resize then 3x3 "
-        "convolution (BicycleGAN's code's option: no checkerboard; not the paper's)",
-        "networks",
-        choices=("basic", "bilinear"),
-    )
+    upsample: str = upsample_option()
     ndf: int = option(64, "discriminator width", "networks")
     discriminator_arch: str = option(
         "basic",

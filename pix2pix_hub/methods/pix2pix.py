@@ -11,7 +11,7 @@ import argparse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .base import Recipe, TrainingState, option
+from .base import Recipe, TrainingState, option, upsample_option
 from .paired import PairedTranslation
 
 if TYPE_CHECKING:
@@ -30,13 +30,7 @@ class Pix2PixRecipe(Recipe):
         "unet_256", "generator (a registered arch)", "networks", flag="--arch", aliases=["--netG"]
     )
     ngf: int = option(64, "generator width", "networks")
-    upsample: str = option(
-        "basic",
-        "the generator's 2x upsampling: basic = the paper's transposed convolution; bilinear = resize then 3x3 "
-        "convolution (BicycleGAN's code's option: no checkerboard; not the paper's)",
-        "networks",
-        choices=("basic", "bilinear"),
-    )
+    upsample: str = upsample_option()
     ndf: int = option(64, "discriminator width", "networks")
     discriminator_arch: str = option(
         "basic",
