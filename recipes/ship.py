@@ -15,6 +15,7 @@ import argparse
 import json
 import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,6 +123,16 @@ def evaluate_folder(
     return evaluate(argv), "python -m pix2pix_hub.evaluate " + " ".join(argv)
 
 
+def score_previous(out_dir: Path, shipment: Shipment, data: str) -> dict | None:
+    """The shipped model that a new one is about to replace, evaluated as the new one will be (None: none yet)."""
+    if not (out_dir / WEIGHTS_NAME).is_file():
+        return None
+    size = Pix2PixGenerator.from_pretrained(out_dir).native_size
+    with tempfile.TemporaryDirectory() as scratch:
+        report, _ = evaluate_folder(out_dir, shipment, data, size, Path(scratch))
+    return report
+
+
 def training_fields(run_dir: Path) -> dict[str, str]:
     """The card's training section, from the run's training.json (which holds every resumed stage, in order)."""
     try:
@@ -180,6 +191,12 @@ def result_rows(shipped: dict, float32: dict) -> list[dict[str, str]]:
                 {"key": key, "name": f"realism SWD x10³ ({label})", "model": f"{shipped[key]:.1f}", "mean": "",
                  "real": f"{floor:.1f}", "float32": f"{float32[key]:.1f}"}
             )  # fmt: skip
+    if "checkerboard_ratio" in shipped:  # the mesh: 1 = no more periodic pattern than the real targets have
+        rows.append(
+            {"key": "checkerboard_ratio", "name": "mesh ratio (outputs / real targets)",
+             "model": f"{shipped['checkerboard_ratio']:.2f}", "mean": "", "real": "1",
+             "float32": f"{float32['checkerboard_ratio']:.2f}"}
+        )  # fmt: skip
     judged = shipped.get("judge", {})
     for name, value in judged.get("output", {}).items():
         rows.append(
@@ -211,6 +228,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"{run_dir}: no trained model here; run `bash recipes/{args.task}.sh` first")
     run = training_fields(run_dir)  # before minutes of evaluation: a run without training.json stops here
 
+    previous = score_previous(out_dir, shipment, data)  # the model this one replaces, scored the same way
     save_weights(run_dir, out_dir, half=True, inference_mode=args.inference_mode)
     float32_dir = run_dir / "float32"  # the run as shipped but in float32: what half precision costs
     save_weights(run_dir, float32_dir, half=False, inference_mode=args.inference_mode)
@@ -218,6 +236,9 @@ def main(argv: list[str] | None = None) -> None:
     float32, _ = evaluate_folder(float32_dir, shipment, data, size, float32_dir / "eval")
     shipped, eval_command = evaluate_folder(out_dir, shipment, data, size, out_dir / "eval")
     rows = result_rows(shipped, float32)
+    if previous is not None:
+        before = {row["key"]: row["model"] for row in result_rows(previous, previous)}
+        rows = [row | {"previous": before.get(row["key"], "")} for row in rows]
     judge_text = LABEL_MAPS_TEXT if shipment.label_maps else ""
     if shipment.judge:
         gap = shipped["judge"]["gap_closed"][JUDGE_GAP_METRIC[shipment.judge]]
