@@ -10,7 +10,8 @@ For the first 8 val photos, through the model in float32 PyTorch ("eval" mode, s
 A network normalised with each image's own statistics (batch norm at batch 1, as the paper trains; instance norm)
 can carry a global scale past the normalisation by one strong local spike that dominates the statistics (Karras et
 al., "Analyzing and Improving the Image Quality of StyleGAN", CVPR 2020, Sec. 2: the "water droplet"). The spike is
-the same for every input, and it leaks into the output as a blob at a fixed place. Writes OUT.json.
+the same for every input, and it leaks into the output as a blob at a fixed place. Writes OUT.json and OUT.png
+(photo | output around the patch, outlined, for 4 photos).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image, ImageDraw
 
 from pix2pix_hub import Pix2PixGenerator
 from pix2pix_hub.hub import atomic_write_text
@@ -65,6 +67,19 @@ def decoder_spikes(generator: Pix2PixGenerator, sources: torch.Tensor) -> dict[s
     return report | {"outputs": generated}
 
 
+def crops(photos: list, outputs: np.ndarray, count: int = 4) -> Image.Image:
+    """Rows of photo | output around the patch (rows 60-140, columns 176-256, enlarged 3x), the patch outlined."""
+    sheet = Image.new("RGB", (2 * 240, count * 240), "white")
+    for row, (photo, output) in enumerate(zip(photos[:count], outputs[:count], strict=False)):
+        for column, image in enumerate((photo.crop((0, 0, photo.width // 2, photo.height)), output)):
+            picture = Image.fromarray(np.asarray(image, dtype=np.uint8)).resize((256, 256)).crop((176, 60, 256, 140))
+            picture = picture.resize((240, 240), Image.Resampling.NEAREST)
+            ImageDraw.Draw(picture).rectangle(((219 - 176) * 3, (83 - 60) * 3, (232 - 176) * 3, (114 - 60) * 3),
+                                              outline="red")  # fmt: skip
+            sheet.paste(picture, (column * 240, row * 240))
+    return sheet
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="weights/cityscapes_photo2label")
@@ -83,6 +98,7 @@ def main(argv: list[str] | None = None) -> dict:
     report["training_labels_dark_share"] = {"patch": float(region(dark, PATCH).mean()),
                                             "around": float(region(dark, AROUND).mean())}  # fmt: skip
     atomic_write_text(args.out.with_suffix(".json"), json.dumps(report, indent=1))
+    crops(photos, outputs).save(args.out.with_suffix(".png"))
     print(json.dumps(report, indent=1))
     return report
 

@@ -17,3 +17,6 @@ done
 python recipes/compare_runs.py --data "$DATA" --direction BtoA --split test --judge weights/judges/facades \
   --run "transposed convolutions (basic, the paper's)=runs/facades_upsample_basic" \
   --run "resize + 3x3 convolution (bilinear)=runs/facades_upsample_bilinear" --out docs/upsample_comparison_facades
+python -m recipes.mesh_crops --data "$DATA" --split test --direction BtoA --index 0 \
+  --model "transposed conv (paper)=runs/facades_upsample_basic" --model "resize + conv=runs/facades_upsample_bilinear" \
+  --model "bundled (before)=weights/facades_label2photo" --out docs/upsample_comparison_facades_crops.png
