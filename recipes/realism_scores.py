@@ -107,8 +107,9 @@ def cycle_models(task: str, data: Path, max_images: int) -> dict[str, tuple[dict
     look = preprocessing(args, runners["AtoB"].generator.size_multiple)
     domains = [DomainImageDataset(domain, look, domain_channels(domain)) for domain in (splits.eval_a, splits.eval_b)]
     domain_a, domain_b = (Subset(domain, range(min(max_images, len(domain)))) for domain in domains)
-    _, rows_a, real_a, fake_b = translate_domain(runners["AtoB"], runners["BtoA"], domain_a, "cpu")
-    _, rows_b, real_b, fake_a = translate_domain(runners["BtoA"], runners["AtoB"], domain_b, "cpu")
+    run = {direction: (lambda x, r=runner: r.run({"source": x})) for direction, runner in runners.items()}
+    _, rows_a, real_a, fake_b = translate_domain(run["AtoB"], run["BtoA"], domain_a, "cpu")
+    _, rows_b, real_b, fake_a = translate_domain(run["BtoA"], run["AtoB"], domain_b, "cpu")
     names = task.split("2")
     results = {}
     for direction, name, translated, real, row in (

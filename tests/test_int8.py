@@ -41,12 +41,10 @@ BUNDLED = [
     "facades_label2photo",
     "sat2map",
     "map2sat",
-    "apple2orange/AtoB",
-    "apple2orange/BtoA",
     "cityscapes_label2photo",
     "cityscapes_photo2label",
     "edges2shoes",
-]
+]  # apple2orange is served in float32 at 256 px: its int8 calibration at 256 moved the eval SSIM by more than 0.001
 EXAMPLES = {"apple2orange/AtoB": "apple2orange", "apple2orange/BtoA": "orange2apple"}  # the app's task names
 
 
