@@ -51,6 +51,7 @@ from recipes.ship_cyclegan import SHIPMENTS as CYCLE_SHIPMENTS
 CELL = 160  # pixels per image in the grid
 SEED = 0
 CYCLE_TASK = "apple2orange"
+SERVED_SIZE = {"apple2orange": 256}  # served at the photos' size since 2026-12-07 (trained on 128 px crops)
 RESULTS_TITLES = ("## Results with their bounds", "## Results", "## Evaluation")  # the card section it follows
 
 
@@ -98,7 +99,7 @@ def paired_model(task: str, data: Path, max_images: int, scratch: Path) -> tuple
 def cycle_models(task: str, data: Path, max_images: int) -> dict[str, tuple[dict, tuple]]:
     """Both directions of a CycleGAN folder through the app's int8 runners, each direction's translations against
     the real test images of its target domain (named as the app's tasks: apple2orange, orange2apple)."""
-    size = CYCLE_SHIPMENTS[task].size
+    size = SERVED_SIZE.get(task, CYCLE_SHIPMENTS[task].size)
     folder = Path("weights") / task
     flags = ["--model", str(folder), "--dataset", str(data / task), "--eval_split", "test"]
     args = cycle_args([*flags, "--load_size", str(size), "--crop_size", str(size)])
