@@ -19,12 +19,12 @@ from gradio_client import Client, handle_file
 from PIL import Image
 from safetensors.torch import load_file
 
-from pix2pix_hub import Pix2PixGenerator
+from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
 from pix2pix_hub.data.frames import ConsecutiveFrames, collate_frame_pairs
 from pix2pix_hub.data.preprocessing import Preprocessing
 from pix2pix_hub.data.sources import SideBySideFiles
 from pix2pix_hub.evaluation.sequence import sequence_metrics
-from pix2pix_hub.images import image_to_tensor
+from pix2pix_hub.images import image_to_tensor, tensor_to_image
 from pix2pix_hub.inference.sequence import generate_sequence
 from pix2pix_hub.methods.base import recipe_from_args
 from pix2pix_hub.methods.everybody_dance_now import PAPER, EverybodyDanceNow, EverybodyDanceNowRecipe
@@ -228,6 +228,24 @@ def test_the_dance_tab_runs_onnx_runtime_and_makes_the_frames_eager_pytorch_make
     fast = generate_sequence(dancer.runner, poses)
     torch.testing.assert_close(fast[0], eager[0], rtol=0, atol=1e-4)  # one forward: float32 rounding apart
     torch.testing.assert_close(fast, eager, rtol=0, atol=0.5 / 127.5)  # fed back frame to frame: < half an 8-bit step
+
+
+def test_the_pipeline_takes_the_previous_frame_by_name_and_needs_it(tmp_path):
+    """`pipe(pose, previous=frame)`: one image through the pipeline with the frame before as a named input, the same
+    as the runner on the two tensors; without it, a plain-words error naming the input."""
+    folder = tiny_dancer_folder(tmp_path / "edn")
+    pipe = Pix2PixPipeline.from_pretrained(folder, image_size=32)
+    pose, frame = render_pose(load_dancer(str(folder)).test_poses[0]), Image.new("RGB", (64, 64), (200, 120, 40))
+    output = pipe(pose, previous=frame)
+    assert output.size == pose.size
+    side = (32, 32)
+    tensors = {"source": image_to_tensor(pose.resize(side, Image.Resampling.BICUBIC))[None]}
+    tensors["previous"] = image_to_tensor(frame.resize(side, Image.Resampling.BICUBIC))[None]
+    expected = tensor_to_image(pipe.runner.run(tensors)[0]).resize(pose.size, Image.Resampling.BICUBIC)
+    assert np.abs(np.asarray(output, dtype=int) - np.asarray(expected, dtype=int)).max() <= 1
+    assert np.asarray(pipe(pose, previous=pose)).tolist() != np.asarray(output).tolist()  # the frame matters
+    with pytest.raises(ValueError, match="needs its 'previous' input"):
+        pipe(pose)
 
 
 @pytest.fixture(scope="module")
