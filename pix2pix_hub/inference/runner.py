@@ -171,31 +171,23 @@ class Runner:
                 f"int8 runs at {size_text(self.size)}, the calibrated size, but this batch is {size_text(size)} "
                 "(resize the inputs, calibrate at this size, or use precision='float32')"
             )
-        given = dict(inputs)
-        given |= self.draw_latents(len(source), seed, given)
-        ordered(
-            self.inputs,
-            {name: value for name, value in given.items() if not name.startswith("mask")},
-            self.generator.arch,
-        )
-        if not any(name.startswith("mask") for name in given):
+        given = dict(inputs) | self.draw_latents(len(source), seed, inputs)
+        declared = {name: value for name, value in given.items() if not name.startswith("mask")}
+        values = ordered(self.inputs, declared, self.generator.arch)  # refuses a missing or unknown input here
+        if len(declared) == len(given):
             given |= self.draw_masks((len(source), 0, *size), seed)
         if self.backend == "onnxruntime" and network is None:
             graph = self.graph(size)
-            if pixels and graph.takes_images:
-                graph.warm_up(images=True)
-                return graph(given)
-            if not pixels:
+            if not pixels or graph.takes_images:
                 return graph(given)
         if pixels:
             outputs = self.run(given | {"source": pixels_to_tensor(source)}, seed, network)
             return np.stack([np.asarray(tensor_to_image(output)) for output in outputs.cpu()])
-        return self._torch(given, network)
+        return self._torch(values, given, network)
 
-    def _torch(self, given: Inputs, network: torch.nn.Module | None) -> torch.Tensor:
-        """The PyTorch forward on named float inputs (masks after the declared inputs in paper mode)."""
-        declared = {name: value for name, value in given.items() if not name.startswith("mask")}
-        values = [value.to(self.device) for value in ordered(self.inputs, declared, self.generator.arch)]
+    def _torch(self, values: list[torch.Tensor], given: Inputs, network: torch.nn.Module | None) -> torch.Tensor:
+        """The PyTorch forward on the declared inputs' `values` (and paper mode's masks from `given`)."""
+        values = [value.to(self.device) for value in values]
         if self.paper_mode is None and network is None:
             return self.generator(*values)
         layers = len(self.paper_mode.dropouts) if self.paper_mode is not None else 0
