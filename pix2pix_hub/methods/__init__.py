@@ -15,8 +15,9 @@ BUILT_IN = {
     "cyclegan": "pix2pix_hub.methods.cyclegan:CycleGAN",
     "pix2pixhd": "pix2pix_hub.methods.pix2pixhd:Pix2PixHD",
     "everybody_dance_now": "pix2pix_hub.methods.everybody_dance_now:EverybodyDanceNow",
+    "bicyclegan": "pix2pix_hub.methods.bicyclegan:BicycleGAN",
 }
-ALIASES = {"cycle_gan": "cyclegan"}  # the reference's --model names
+ALIASES = {"cycle_gan": "cyclegan", "bicycle_gan": "bicyclegan"}  # the reference's --model names
 
 
 def get_method(name: str) -> Method:

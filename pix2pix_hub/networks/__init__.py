@@ -1,6 +1,7 @@
 """The networks, each family in its own module, all found through the registry (`create_generator("unet_256")`)."""
 
-from . import pix2pixhd, resnet, unet  # noqa: F401  (each family registers its variants on import)
+from . import bicyclegan, pix2pixhd, resnet, unet  # noqa: F401  (each family registers its variants on import)
+from .bicyclegan import LatentEncoder, LatentUNet, MultiScalePatchDiscriminator
 from .blocks import NORMS, ConvNormAct, init_weights, make_norm
 from .discriminators import PatchDiscriminator
 from .generator import INFERENCE_MODES, PIX2PIX_PAPER_URL, Pix2PixGenerator
@@ -37,6 +38,9 @@ __all__ = [
     "PIX2PIX_PAPER_URL",
     "ConvNormAct",
     "GlobalGenerator",
+    "LatentEncoder",
+    "LatentUNet",
+    "MultiScalePatchDiscriminator",
     "LocalEnhancer",
     "MultiscaleDiscriminator",
     "PatchDiscriminator",
