@@ -6,6 +6,10 @@ unet_256; an int is a square, a (height, width) pair any shape the network takes
 resized to it, translated, and the output resized back to the input's own width and height. This is what the
 reference implementation does with `--preprocess resize`, and the default `mode="resize"`.
 
+Generators that take a latent code (BicycleGAN's) give many outputs for one input: `num_samples=k` returns k
+images per input, from k codes drawn from `seed` (or given as `z=`); `encode(photo)` gives the code of a real
+photo when the model folder holds its encoder (see `multimodal.py`).
+
 `mode="full"` translates the whole image at its own resolution (or at `scale` times it) in one pass: exact, for
 images that fit in memory. `mode="tiled"` translates overlapping tiles and blends them: memory bounded for any
 size, with the statistics of per-image norms and the dropout masks shared across tiles (see `tiling.py`).
@@ -21,9 +25,18 @@ import torch
 from PIL import Image
 
 from ..images import MAX_PIXELS, image_pixels, image_to_tensor, open_image, prepare_image
-from ..networks import LATENT, Pix2PixGenerator
+from ..networks import LATENT, LatentEncoder, Pix2PixGenerator
 from .fast.int8 import Int8Calibration, find_calibration
 from .interface import InferenceGenerator, Size, size_text
+from .multimodal import (
+    check_encoder,
+    check_sample_count,
+    encode_image,
+    latent_inputs,
+    load_encoder,
+    repeat_each,
+    sample_codes,
+)
 from .runner import BACKENDS, PRECISIONS, Runner
 from .tiling import MODES, AnySizeTranslator, Tiling, check_mode
 
@@ -51,6 +64,9 @@ class Pix2PixPipeline:
     The `full` and `tiled` modes run in float32: on the CPU through ONNX Runtime with dynamic height and width,
     except tiles whose norms share statistics, which run in PyTorch. Images over `max_pixels` are refused (default:
     PIL's 89.5-megapixel decompression-bomb threshold; None takes any size).
+
+    `encoder` (a BicycleGAN's E, loaded by `from_pretrained` from the folder's `encoder/`) lets `encode` turn a
+    photo into the latent code that reproduces its look.
     """
 
     def __init__(
@@ -65,6 +81,7 @@ class Pix2PixPipeline:
         scale: float = 1.0,
         tiling: Tiling | None = None,
         max_pixels: int | None = MAX_PIXELS,
+        encoder: LatentEncoder | None = None,
     ):
         check_mode(mode)
         if not (isinstance(scale, (int, float)) and scale > 0):
@@ -87,6 +104,10 @@ class Pix2PixPipeline:
         self.image_size: Size = height if height == width else (height, width)  # an int for a square, as ever
         self.mode, self.scale, self.max_pixels = mode, float(scale), max_pixels
         self.any_size = AnySizeTranslator(self.runner, mode, tiling) if mode != "resize" else None
+        if encoder is not None:
+            check_encoder(encoder, self.generator)
+            encoder = encoder.to(self.device).eval()
+        self.encoder = encoder
 
     def warm_up(self) -> Pix2PixPipeline:
         """Build the fast path now (the ONNX Runtime graph on a CPU), so that the first image does not wait for it."""
@@ -108,9 +129,11 @@ class Pix2PixPipeline:
         **hub_kwargs,
     ) -> Pix2PixPipeline:
         """Load a generator saved with `save_pretrained` (a local folder or a Hub repo id, `subfolder=` for one model
-        of several), with its int8 calibration if it has one; without an `image_size`, a calibrated model runs at
+        of several), with its int8 calibration if it has one and, for a generator that takes a latent code, the
+        encoder in its `encoder/` subfolder if it has one; without an `image_size`, a calibrated model runs at
         the size it was calibrated (and validated) at, others at their arch's native size."""
         generator = Pix2PixGenerator.from_pretrained(repo_or_dir, **hub_kwargs)
+        encoder = load_encoder(repo_or_dir, generator, **hub_kwargs)
         calibration = find_calibration(repo_or_dir, **hub_kwargs) if precision != "float32" else None
         if image_size is None and calibration is not None:
             image_size = calibration.image_size
@@ -125,35 +148,84 @@ class Pix2PixPipeline:
             scale=scale,
             tiling=tiling,
             max_pixels=max_pixels,
+            encoder=encoder,
         )
 
     def __call__(
-        self, images: ImageInput | Sequence[ImageInput], seed: int | None = None, **inputs
-    ) -> Image.Image | list[Image.Image]:
+        self,
+        images: ImageInput | Sequence[ImageInput],
+        seed: int | None = None,
+        num_samples: int | None = None,
+        sync: bool = False,
+        **inputs,
+    ) -> Image.Image | list[Image.Image] | list[list[Image.Image]]:
         """Translate one image (returns an image) or a list (returns a list), each at its own size.
 
         `seed` fixes the noise: the dropout masks of models whose `inference_mode` is "paper", and the latent codes
         of generators that take one and are not given it ("eval" models without a code are deterministic anyway).
         `inputs` are the generator's other declared inputs by name (`self.generator.inputs`): a latent code as a
         (C,) or (N, C) tensor, an image input (a previous frame) as a PIL image or a list of one per image.
+
+        `num_samples=k` (generators with a latent code only): k outputs per image, a list of k for one image and
+        a list of n such lists for n images, from k codes per image drawn from `seed`; with `sync=True` every image
+        gets the same k codes. A given code is (C,) for all outputs, (k, C) for the k outputs of every image, or
+        (n, k, C).
         """
         single = isinstance(images, (Image.Image, str, Path))
         batch = [images] if single else list(images)
         if not batch:
             raise ValueError("no images given")
+        if num_samples is not None:
+            samples = self._samples(batch, check_sample_count(num_samples), seed, sync, inputs)
+            return samples[0] if single else samples
+        if sync:
+            raise ValueError("sync=True reuses one set of latent codes for every image: give num_samples=k too")
+        results = self._translate(batch, seed, inputs)
+        return results[0] if single else results
+
+    def _translate(self, batch: list[ImageInput], seed: int | None, inputs: dict) -> list[Image.Image]:
+        """One output per image of `batch`, each at the image's own size."""
         prepared = [self._load(item, index) for index, item in enumerate(batch)]
         others = self.other_inputs(inputs, len(prepared), seed)
         if self.any_size is not None:
-            results = [
+            return [
                 self._translate_any_size(image, seed, one_image(others, index)) for index, image in enumerate(prepared)
             ]
-            return results[0] if single else results
         model_size = self.runner.size
         spatial = {name: value(model_size) if callable(value) else value for name, value in others.items()}
         pixels = np.stack([self.model_input(image) for image in prepared])
         outputs = self.runner.run({"source": pixels, **spatial}, seed)
-        results = [self.restore_size(output, image.size) for output, image in zip(outputs, prepared, strict=True)]
-        return results[0] if single else results
+        return [self.restore_size(output, image.size) for output, image in zip(outputs, prepared, strict=True)]
+
+    def _samples(
+        self, batch: list[ImageInput], count: int, seed: int | None, sync: bool, inputs: dict
+    ) -> list[list[Image.Image]]:
+        """`count` outputs for each image of `batch`: each image repeated once per code, in one forward pass."""
+        latents = latent_inputs(self.generator)
+        if not latents:
+            takes = ", ".join(item.name for item in self.runner.inputs)
+            raise ValueError(
+                f"{self.generator.arch} takes no latent code (its inputs: {takes}), so it makes one output per "
+                "image: num_samples needs a generator with a latent input, such as a BicycleGAN's"
+            )
+        others = {name: repeat_each(value, count) for name, value in inputs.items()}
+        for item in latents:
+            codes = sample_codes(inputs.get(item.name), len(batch), count, item.channels, seed, sync)
+            others[item.name] = codes.reshape(len(batch) * count, item.channels)
+        loaded = [self._load(item, index) for index, item in enumerate(batch)]  # a file decoded once
+        outputs = self._translate(repeat_each(loaded, count), seed, others)
+        return [outputs[start : start + count] for start in range(0, len(outputs), count)]
+
+    def encode(self, photo: ImageInput) -> torch.Tensor:
+        """The (C,) latent code of a photo of the target domain, the mean of the encoder's posterior (BicycleGAN's
+        "encode" mode): `pipe(edges, z=pipe.encode(photo))` draws the edges in that photo's colours and look."""
+        if self.encoder is None:
+            raise ValueError(
+                f"this pipeline has no encoder to turn a photo into a latent code of {self.generator.arch}: load a "
+                "BicycleGAN folder that holds one in encoder/ with Pix2PixPipeline.from_pretrained, or pass "
+                "encoder=LatentEncoder.from_pretrained(FOLDER, subfolder='encoder')"
+            )
+        return encode_image(self.encoder, self._load(photo, 0), self.device)
 
     def other_inputs(self, given: dict, count: int, seed: int | None) -> dict:
         """The generator's inputs beyond the source for `count` images: latent codes as (count, C) tensors (drawn
