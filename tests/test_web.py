@@ -32,6 +32,7 @@ from space.launch import free_port
 from space.tasks import TASKS, get_task
 from space.ui import build_demo
 from space.web_tab import PAGE_FILES, WEB_DIR, build_site, serve_static, show_page
+from tests.bicyclegan_models import write_tiny_bicyclegan
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -136,10 +137,12 @@ class PythonGraph:
 
     def __call__(self, rgb: np.ndarray, seed: int) -> np.ndarray:
         feeds = {"source": image_to_tensor(Image.fromarray(rgb.astype(np.uint8)))[None].numpy()}
-        dropout = self.model["dropout"]
+        dropout, latents = self.model["dropout"], self.model.get("latents") or []
         if dropout:
             masks = draw_web_masks(dropout["shapes"], dropout["probabilities"], seed)
             feeds |= dict(zip(dropout["inputs"], masks, strict=True))
+        codes = draw_web_latents([latent["channels"] for latent in latents], seed)
+        feeds |= {latent["name"]: code for latent, code in zip(latents, codes, strict=True)}
         (output,) = self.session.run(None, feeds)
         return np.asarray(tensor_to_image(torch.from_numpy(output[0])), dtype=np.int16)
 
@@ -233,6 +236,41 @@ def test_the_pages_latent_codes_are_numpys_for_the_same_seed(page):
             np.testing.assert_allclose(np.asarray(code, np.float32), numpy_code[0], rtol=1e-6, atol=1e-6)
     codes = np.concatenate([draw_web_latents([64], seed)[0][0] for seed in range(50)])
     assert abs(codes.mean()) < 0.1 and 0.9 < codes.std() < 1.1  # N(0, 1)
+
+
+@pytest.fixture(scope="module")
+def bicycle_export(tmp_path_factory) -> Path:
+    """A tiny BicycleGAN (G with a latent code z, E beside it) exported by the CLI's `main` with the pen."""
+    root = tmp_path_factory.mktemp("bicycle_web")
+    model = write_tiny_bicyclegan(root / "edges2shoes_bicyclegan")
+    examples = str(REPO_ROOT / "examples" / "edges2shoes")
+    export_web.main(["--model", str(model), "--out", str(root / "models"), "--pen", "--examples", examples])
+    return root / "models"
+
+
+def test_a_model_with_a_latent_code_shows_the_seed_and_a_new_seed_draws_another_output(browser, bicycle_export):
+    model = json.loads((bicycle_export / "edges2shoes_bicyclegan" / "model.json").read_text())
+    assert model["latents"] == [{"name": "z", "channels": 8}] and model["dropout"] is None
+    python = PythonGraph.exported(bicycle_export / "edges2shoes_bicyclegan", "float32")
+    server, url = serve_static({"/": WEB_DIR, "/models/": bicycle_export}, isolated=True)
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(url + "index.html")
+        wait_translated(page, 0)
+        assert page.locator("#seed-control").is_visible()  # hidden for eval-mode models without a code
+        assert "latent code z (8 numbers) drawn from the seed" in page.inner_text("#about")
+        first = pixels(page, "output")
+        assert np.abs(first - python(pixels(page, "sketch"), int(page.input_value("#seed")))).max() <= 1
+        before = runs(page)
+        page.click("#new-seed")
+        wait_translated(page, before)
+        again, seed = pixels(page, "output"), int(page.input_value("#seed"))
+        assert np.abs(again - python(pixels(page, "sketch"), seed)).max() <= 1  # the page fed z drawn from it
+        assert np.abs(again - first).mean() > 5  # another z, another shoe
+    finally:
+        context.close()
+        server.shutdown()
 
 
 def test_a_stroke_is_translated_when_the_pen_lifts_in_palette_colours_and_undo_and_eraser_edit_it(page, exported):

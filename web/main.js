@@ -142,7 +142,10 @@ function describe(model) {
   const mb = (precision) => (model.graphs[precision].bytes / 1e6).toFixed(1);
   const sizes = model.precisions.map((precision) => `${precision} ${mb(precision)} MB`).join(", ");
   const mode = model.dropout ? "paper mode: dropout on, its noise drawn from the seed" : "eval mode";
-  return `${model.title ?? model.task}: ${model.arch}, ${model.height}x${model.width}, ${mode}. Download: ${sizes}.`;
+  const codes = (model.latents ?? []).map(({ name, channels }) => `${name} (${channels} numbers)`).join(", ");
+  const latents = codes ? `; latent code ${codes} drawn from the seed: a new seed, another output` : "";
+  const size = `${model.height}x${model.width}`;
+  return `${model.title ?? model.task}: ${model.arch}, ${size}, ${mode}${latents}. Download: ${sizes}.`;
 }
 
 async function selectTask(path) {
@@ -150,7 +153,7 @@ async function selectTask(path) {
   state.model = model;
   $("precision").replaceChildren(...model.precisions.map((p) => new Option(p, p)));
   $("precision").value = model.precisions.includes("int8") ? "int8" : "float32";
-  $("seed-control").hidden = !model.dropout;
+  $("seed-control").hidden = !(model.dropout || model.latents?.length); // the seed draws the model's noise
   pad.reset(model.width, model.height, model.sketch.background ?? [255, 255, 255]);
   Object.assign($("output"), { width: model.width, height: model.height });
   showBrushes(model.sketch);
