@@ -6,12 +6,15 @@ python -m pix2pix_hub.convert latest_net_G_A.pth latest_net_G_B.pth --out apple2
     --arch resnet_9blocks --norm instance --no_dropout
 python -m pix2pix_hub.convert latest_net_G.pth --out label2city_1024p --arch local --ngf 32 --norm instance \\
     --no_dropout --arch_option n_downsample_global=4 --arch_option n_blocks_global=9   (a pix2pixHD run)
+python -m pix2pix_hub.convert edges2shoes_net_G.pth --encoder edges2shoes_net_E.pth --out edges2shoes_bicyclegan \\
+    --arch bicycle_unet_256 --in_channels 1 --norm instance   (a released BicycleGAN: G and its encoder E)
 
 One checkpoint becomes one generator folder (a pix2pix model, or one direction of a released CycleGAN, which the
 reference runs with `--model test --no_dropout`). Two are read as a CycleGAN's G_A (A -> B) and G_B (B -> A) and
 become OUT/AtoB/ and OUT/BtoA/ with a card at the top, the layout `train_accelerate.py --method cyclegan` writes:
-`Pix2PixGenerator.from_pretrained(OUT, subfolder="AtoB")`. Checkpoints saved before PyTorch 0.4 (running
-statistics in InstanceNorm layers) load as the reference loads them.
+`Pix2PixGenerator.from_pretrained(OUT, subfolder="AtoB")`. A BicycleGAN's G (a `bicycle_*` arch, which takes a
+latent code z) with `--encoder` its E becomes OUT (G) and OUT/encoder/ (E), the layout `--method bicyclegan` writes.
+Checkpoints saved before PyTorch 0.4 (running statistics in InstanceNorm layers) load as the reference loads them.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import json
 import sys
 from pathlib import Path
 
-from .networks import INFERENCE_MODES, NORMS, Pix2PixGenerator, list_generators
+from .networks import INFERENCE_MODES, LATENT, NORMS, LatentEncoder, Pix2PixGenerator, list_generators
 
 DIRECTIONS = ("AtoB", "BtoA")  # the subfolders of a converted CycleGAN pair: G_A, then G_B
 
@@ -60,8 +63,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="eval: running statistics, no dropout (the reference's test.py --eval); "
         "paper: per-image statistics and dropout on (the reference's test.py default)",
     )
+    parser.add_argument("--encoder", type=Path, help="a BicycleGAN's latest_net_E.pth, written to OUT/encoder")
+    parser.add_argument("--netE", default="resnet_256", choices=sorted(LatentEncoder.ARCHS), help="the encoder's")
+    parser.add_argument("--nef", type=int, default=64, help="the encoder's width (the reference --nef)")
     parser.add_argument("--push_to_hub", metavar="REPO_ID", help="also upload the folder to this Hub repo")
     args = parser.parse_args(argv)
+    if args.encoder and len(args.checkpoint) != 1:
+        parser.error("--encoder goes with one generator checkpoint (a BicycleGAN's G)")
     if len(args.checkpoint) > 2:
         parser.error(f"one checkpoint, or a CycleGAN's two (G_A, G_B); got {len(args.checkpoint)}")
     if malformed := [option for option in args.arch_option if "=" not in option]:
@@ -92,6 +100,16 @@ def load_generator(path: Path, args: argparse.Namespace, channels: tuple[int, in
         use_dropout=not args.no_dropout,
         inference_mode=args.inference_mode,
         arch_options=arch_options(args.arch_option),
+    )
+
+
+def load_encoder(args: argparse.Namespace, generator: Pix2PixGenerator) -> LatentEncoder:
+    """A BicycleGAN's E for `generator`: it reads the generator's outputs and gives codes of its latent's length."""
+    latent = [item for item in generator.inputs if item.kind == LATENT]
+    if not latent:
+        raise ValueError(f"--encoder: arch {generator.arch} takes no latent code (a BicycleGAN is a bicycle_* arch)")
+    return LatentEncoder.from_reference_checkpoint(
+        args.encoder, arch=args.netE, in_channels=args.out_channels, nz=latent[0].channels, nef=args.nef, norm=args.norm
     )
 
 
@@ -129,8 +147,10 @@ def pair_card(checkpoints: list[Path], repo_id: str | None) -> str:
     )
 
 
-def write_folders(generators: list[Pix2PixGenerator], args: argparse.Namespace) -> None:
-    """OUT itself for one generator; OUT/AtoB, OUT/BtoA and a top card for a pair."""
+def write_folders(
+    generators: list[Pix2PixGenerator], args: argparse.Namespace, encoder: LatentEncoder | None = None
+) -> None:
+    """OUT itself for one generator (and OUT/encoder for its E); OUT/AtoB, OUT/BtoA and a top card for a pair."""
     from .hub import atomic_write_text
 
     repo_id = args.push_to_hub
@@ -140,6 +160,8 @@ def write_folders(generators: list[Pix2PixGenerator], args: argparse.Namespace) 
             "repo_id": repo_id,
         }
         generators[0].save_pretrained(args.out, model_card_kwargs=card)
+        if encoder is not None:
+            encoder.save_pretrained(args.out / "encoder")
         return
     for direction, generator, path, other in zip(
         DIRECTIONS, generators, args.checkpoint, DIRECTIONS[::-1], strict=True
@@ -154,11 +176,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         generators = load_all(args)
+        encoder = load_encoder(args, generators[0]) if args.encoder else None
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    write_folders(generators, args)
-    parameters = sum(p.numel() for generator in generators for p in generator.parameters())
+    write_folders(generators, args, encoder)
+    parameters = sum(p.numel() for network in [*generators, encoder] if network for p in network.parameters())
     print(f"wrote {args.out} ({len(generators)} generator(s), {parameters:,} parameters)")
     if args.push_to_hub:
         from huggingface_hub import HfApi

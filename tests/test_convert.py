@@ -134,3 +134,39 @@ def test_convert_refuses_more_than_two_checkpoints(tmp_path):
     assert result.returncode == 2
     assert "one checkpoint, or a CycleGAN's two (G_A, G_B); got 3" in result.stderr
     assert not (tmp_path / "hub").exists()
+
+
+def write_bicyclegan_checkpoints(folder: Path) -> tuple[Path, Path, dict]:
+    """The golden BicycleGAN forward case's G (z at every level) and E saved as the reference saves them."""
+    _, reference = load_case("bicyclegan_networks")
+    paths = {}
+    for net, name in (("G_all", "latest_net_G.pth"), ("E", "latest_net_E.pth")):
+        prefix = f"init.{net}."
+        torch.save(
+            {key.removeprefix(prefix): t for key, t in reference.items() if key.startswith(prefix)}, folder / name
+        )
+        paths[net] = folder / name
+    return paths["G_all"], paths["E"], reference
+
+
+def test_a_bicyclegan_g_and_e_convert_into_one_folder_that_reproduces_both(tmp_path):
+    from pix2pix_hub.networks import LatentEncoder
+
+    g_path, e_path, reference = write_bicyclegan_checkpoints(tmp_path)
+    flags = ["--arch", "bicycle_unet_128", "--ngf", "4", "--norm", "instance", "--no_dropout", "--netE", "resnet_128"]
+    result = run_convert(str(g_path), "--encoder", str(e_path), "--out", str(tmp_path / "hub"), *flags, "--nef", "8")
+    assert result.returncode == 0, result.stderr
+    generator = Pix2PixGenerator.from_pretrained(tmp_path / "hub")
+    encoder = LatentEncoder.from_pretrained(tmp_path / "hub", subfolder="encoder")
+    with torch.no_grad():
+        output, (mu, logvar) = generator(reference["input.x"], reference["input.z"]), encoder(reference["input.x"])
+    for ours, theirs in ((output, "out.G_all"), (mu, "out.E.mu"), (logvar, "out.E.logvar")):
+        torch.testing.assert_close(ours, reference[theirs], atol=1e-5 * reference[theirs].abs().max().item(), rtol=0)
+
+
+def test_an_encoder_for_a_generator_without_a_latent_code_is_refused(tmp_path):
+    _, e_path, _ = write_bicyclegan_checkpoints(tmp_path)
+    checkpoint = write_reference_pth("G_unet_256_ngf8_batch", tmp_path)
+    result = run_convert(str(checkpoint), "--encoder", str(e_path), "--out", str(tmp_path / "hub"), "--ngf", "8")
+    assert result.returncode == 2 and "takes no latent code" in result.stderr
+    assert not (tmp_path / "hub").exists()
