@@ -59,6 +59,11 @@ SHIPMENTS = {
     "edges2shoes": Shipment(
         "edges2shoes", "val", "edges2shoes", "UT Zappos50K shoes", "BtoA", "edge map", "photo", None
     ),
+    # BicycleGAN: scored on random codes here (the encoder's subfolder ships beside G); its variety and encoded
+    # scores: python -m recipes.bicyclegan_diversity
+    "edges2shoes_bicyclegan": Shipment(
+        "edges2shoes", "val", "edges2shoes", "UT Zappos50K shoes", "BtoA", "edge map", "photo", None
+    ),
 }
 SECOND_JUDGE_NOTE = "no longer shipped; `SECOND_JUDGES=1 bash recipes/judges.sh` rebuilds it"
 JUDGE_TEXT = {
@@ -107,7 +112,8 @@ def save_weights(run_dir: Path, out_dir: Path, half: bool, inference_mode: str |
     cast = {k: v.half() if half and v.is_floating_point() else v for k, v in tensors.items()}
     save_state_dict(cast, out_dir / WEIGHTS_NAME)
     config = json.loads((run_dir / CONFIG_NAME).read_text(encoding="utf-8"))
-    config["inference_mode"] = inference_mode or config["inference_mode"]
+    if "inference_mode" in config:  # a generator's (an encoder has none)
+        config["inference_mode"] = inference_mode or config["inference_mode"]
     atomic_write_text(out_dir / CONFIG_NAME, json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
@@ -230,6 +236,8 @@ def main(argv: list[str] | None = None) -> None:
 
     previous = score_previous(out_dir, shipment, data)  # the model this one replaces, scored the same way
     save_weights(run_dir, out_dir, half=True, inference_mode=args.inference_mode)
+    if (run_dir / "encoder" / WEIGHTS_NAME).is_file():  # a BicycleGAN's E, in its subfolder
+        save_weights(run_dir / "encoder", out_dir / "encoder", half=True, inference_mode=None)
     float32_dir = run_dir / "float32"  # the run as shipped but in float32: what half precision costs
     save_weights(run_dir, float32_dir, half=False, inference_mode=args.inference_mode)
     size = Pix2PixGenerator.from_pretrained(run_dir).native_size  # evaluated at the resolution it was trained for
