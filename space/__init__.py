@@ -2,7 +2,8 @@
 
 `tasks` is its configuration (what each task takes, where its weights and examples live); `forward` loads each
 task's model once and lets concurrent requests share forward passes; `handlers` turns uploads and sketches into
-translations; `ui` lays the page out from the task list; `launch` starts `python app.py` in a child process on a
+translations, `variations` into many for a model with a latent code; `sketch` is the canvas every drawing tab
+shares; `ui` lays the page out from the task list; `launch` starts `python app.py` in a child process on a
 free port, as the app tests and the benchmarks do.
 """
 

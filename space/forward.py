@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 import gradio as gr
 
@@ -12,10 +14,13 @@ from pix2pix_hub.inference.pipeline import Pix2PixPipeline
 
 from .tasks import TASKS, Task
 
+CONCURRENCY_LIMIT = 16  # requests inside the model handlers at once (they queue for a shared pass)
+MODEL_EVENT = {"concurrency_id": "model", "concurrency_limit": CONCURRENCY_LIMIT}  # every event that runs a model
 _models: dict[str, SharedBatches] = {}
 _full_resolution: dict[str, Pix2PixPipeline] = {}
 _loading = {name: threading.Lock() for name in TASKS}  # one load at a time per task; other tasks stay free
 _reported: dict[str, str] = {}  # the load failure last logged per task: each is logged once, not per request
+Made = TypeVar("Made")
 
 
 def model_for(task: Task) -> SharedBatches:
@@ -31,6 +36,14 @@ def model_for(task: Task) -> SharedBatches:
                 message = f"No weights for {task.title} yet. {task.how_to_get_weights()}"
                 raise gr.Error(message, print_exception=False) from None
         return _models[task.name]
+
+
+def between_shared_passes(task: Task, work: Callable[[Pix2PixPipeline], Made]) -> Made:
+    """`work(pipeline)` with the task's shared model, between two of its shared passes: a request that is a batch of
+    its own (k variations of one input) runs whole, never on the same cores at once as another pass."""
+    shared = model_for(task)
+    with shared.run_lock:
+        return work(shared.pipeline)
 
 
 def full_resolution_model(task: Task) -> Pix2PixPipeline:

@@ -158,9 +158,9 @@ def ink_edges(sketch: Image.Image) -> Image.Image:
     return Image.fromarray(np.where(lines, 0, 255).astype(np.uint8)).convert("RGB")
 
 
-def translate_sketch(task: str, sketch: dict[str, Any] | None) -> tuple[str, Result]:
-    """Translate the Sketch tab's canvas: the editor's flattened composite, drawn in the browser (for edges tasks
-    inked as the training edges are)."""
+def sketch_decoder(task: str, sketch: dict[str, Any] | None) -> Callable[[], Image.Image]:
+    """How to read a canvas: the editor's flattened composite, drawn in the browser (for edges tasks inked as the
+    training edges are); an empty canvas is refused at once."""
     composite = (sketch or {}).get("composite")
     if composite is None:
         raise gr.Error("The sketch is empty: draw on the canvas first.", print_exception=False)
@@ -169,7 +169,12 @@ def translate_sketch(task: str, sketch: dict[str, Any] | None) -> tuple[str, Res
         image = prepare_image(composite, name="sketch")
         return ink_edges(image) if task in TASKS and get_task(task).input_kind == "edges" else image
 
-    return run_translation(task, decode, "sketch")
+    return decode
+
+
+def translate_sketch(task: str, sketch: dict[str, Any] | None) -> tuple[str, Result]:
+    """Translate the Sketch tab's canvas."""
+    return run_translation(task, sketch_decoder(task, sketch), "sketch")
 
 
 def clear_result():

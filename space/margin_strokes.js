@@ -1,6 +1,7 @@
-// Strokes that start in the grey margin around the Sketch tab's image: Gradio's ImageEditor drops a stroke whose
-// first point is off the image, even when it then crosses the image. This starts it where the pointer enters the
-// image instead. Runs once per page (the legend's js_on_load); SKETCH_SIZE is the canvas side in image pixels.
+// Strokes that start in the grey margin around a sketch canvas's image (the Sketch and Many ways tabs): Gradio's
+// ImageEditor drops a stroke whose first point is off the image, even when it then crosses the image. This starts it
+// where the pointer enters the image instead. Runs once per page (the legend's js_on_load); SKETCH_SIZE is the
+// canvas side in image pixels.
 if (!window.pix2pixMarginStrokes) {
   window.pix2pixMarginStrokes = true;
   const PADDING = 30; // the editor's border around the image at its "fit" zoom (Gradio's border_padding)
@@ -11,7 +12,7 @@ if (!window.pix2pixMarginStrokes) {
   const imageRect = (canvas) => {
     const box = canvas.getBoundingClientRect();
     const scale = Math.min((box.width - 2 * PADDING) / SKETCH_SIZE, (box.height - 2 * PADDING) / SKETCH_SIZE);
-    const zoomText = [...canvas.closest("#sketch-input").querySelectorAll("*")]
+    const zoomText = [...canvas.closest(".sketch-canvas").querySelectorAll("*")]
       .map((node) => (node.childElementCount === 0 ? node.textContent.trim() : ""))
       .find((text) => /^\d+%$/.test(text));
     if (!zoomText || Math.abs(parseFloat(zoomText) - 100 * scale) > 1) return null; // zoomed or panned by hand
@@ -53,7 +54,7 @@ if (!window.pix2pixMarginStrokes) {
     (event) => {
       pending = null;
       const canvas = event.target;
-      if (!event.isTrusted || event.button !== 0 || canvas.tagName !== "CANVAS" || !canvas.closest("#sketch-input"))
+      if (!event.isTrusted || event.button !== 0 || canvas.tagName !== "CANVAS" || !canvas.closest(".sketch-canvas"))
         return;
       const rect = imageRect(canvas);
       if (rect && !inside(rect, event.clientX, event.clientY, 0)) pending = { canvas, x: event.clientX, y: event.clientY };

@@ -74,6 +74,8 @@ class Task:
     edges_from_photo: bool = False  # Upload offers "edges from a photo": a photo's edge map, drawn as in the data
     first_brush: str | None = None  # for "labels": the class the Sketch tab starts with (default: the first after
     # the background), one that stands out on the background
+    paired: bool = True  # trained on (input, target) pairs, so its examples have a real target to compare with
+    variations: bool = False  # its generator takes a latent code: many outputs per input (the Many ways tab)
 
     @property
     def paper(self) -> str:
@@ -160,7 +162,7 @@ class Task:
 
     def how_to_get_weights(self) -> str:
         """The commands that give a task without weights some, for error messages and the task card."""
-        data = f"{self.dataset.upper()}_{'PAIRS' if self.method == 'pix2pix' else 'DOMAINS'}"
+        data = f"{self.dataset.upper()}_{'PAIRS' if self.paired else 'DOMAINS'}"
         method = "" if self.method == "pix2pix" else f" --method {self.method}"
         folder = f"weights/{self.weights or self.name}"
         return (
@@ -235,6 +237,21 @@ TASKS: dict[str, Task] = {
             edges_from_photo=True,
         ),
         Task(
+            name="edges2shoes_bicyclegan",
+            title="Sketch → shoes, many ways (BicycleGAN)",
+            description="Sketch a shoe's outline, or let the app draw a photo's edges; the model imagines many shoes "
+            "for it, one per latent code, or one in the colours of a shoe photo you give.",
+            source="edge map",
+            target="photos",
+            input_kind="edges",
+            dataset="edges2shoes",
+            train_direction="BtoA",  # as the pix2pix edges2shoes task: photo on the left in this data set
+            examples=_examples("edges2shoes", 3),
+            method="bicyclegan",
+            edges_from_photo=True,
+            variations=True,
+        ),
+        Task(
             name="apple2orange",
             title="Apples → oranges (CycleGAN)",
             description="A photo of apples in, the same scene with oranges out: learnt from unpaired photos.",
@@ -245,6 +262,7 @@ TASKS: dict[str, Task] = {
             train_direction="AtoB",
             examples=_examples("apple2orange", 3, paired=False),
             method="cyclegan",
+            paired=False,
             weights="apple2orange",
             subfolder="AtoB",
         ),
@@ -259,6 +277,7 @@ TASKS: dict[str, Task] = {
             train_direction="AtoB",
             examples=_examples("orange2apple", 3, paired=False),
             method="cyclegan",
+            paired=False,
             weights="apple2orange",
             subfolder="BtoA",
         ),

@@ -1,7 +1,8 @@
-"""The Space's page, built from the task list: a task picker, then Upload, Sketch and Compare tabs.
+"""The Space's page, built from the task list: a task picker, then Upload, Sketch, Many ways and Compare tabs.
 
 Everything that follows the picked task (its card, examples, sketch canvas and brushes) comes from `space.tasks`;
-the translation itself happens in `space.handlers`. `/translate` is the one public API endpoint.
+the translation itself happens in `space.handlers` (`space.variations` for the Many ways tab, whose tasks give many
+outputs per input). `/translate` is the public API endpoint for one output, `/variations` and `/walk` for many.
 """
 
 from __future__ import annotations
@@ -11,22 +12,22 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from PIL import Image
 
 from pix2pix_hub.hub import PROJECT_REPO_URL
 from pix2pix_hub.methods import get_method
 
 from .dance import dance_tab
+from .forward import MODEL_EVENT
 from .handlers import CACHE_CLEANUP, check_upload, clear_result, show_result, translate, translate_sketch
+from .sketch import CANVAS_CLASS, SKETCH_HEIGHT, SKETCH_SIZE, sketch_editor, sketch_props
 from .tasks import TASKS, Task, get_task, hub_online
+from .variations import variations_tab
 from .web_tab import web_tab
 
 PIX2PIX, CYCLEGAN = get_method("pix2pix"), get_method("cyclegan")
 PAPER, PAPER_URL, CYCLEGAN_PAPER_URL = PIX2PIX.Recipe(), PIX2PIX.paper_url, CYCLEGAN.paper_url  # the paper's defaults
+BICYCLEGAN_PAPER_URL = get_method("bicyclegan").paper_url
 
-CONCURRENCY_LIMIT = 16  # requests inside the model handlers at once (they queue for a shared pass)
-SKETCH_SIZE = 512  # the canvas, in image pixels: twice the model's 256, so a 1-pixel-radius pen gives its 1-pixel edges
-SKETCH_HEIGHT = 574  # px: the editor shows the 512-px canvas at 100% (1-px pen lines crisp, not dashed by scaling)
 MARGIN_STROKES_JS = f"const SKETCH_SIZE = {SKETCH_SIZE};\n" + (Path(__file__).parent / "margin_strokes.js").read_text()
 SWATCH_LABELS_JS = (Path(__file__).parent / "swatch_labels.js").read_text()
 TASK_PICKER_WIDTH = 300  # px, picker and card: on a narrow screen (a phone) the card wraps below the picker
@@ -38,8 +39,10 @@ during training a 70×70 PatchGAN discriminator judges (input, output) pairs pat
 (weight {PAPER.lambda_l1:g}) keeps the output close to the real target. One model is trained per task on paired
 images. CycleGAN ([Zhu, Park, Isola, Efros, ICCV 2017]({CYCLEGAN_PAPER_URL})) needs no pairs: two generators learn
 the two directions between unpaired photo collections (apples and oranges), each kept honest by a discriminator
-of its target domain and by cycle consistency (a round trip must give back the input). Each task says which paper
-made its model. Code, training and weights: [pix2pix-hub]({PROJECT_REPO_URL}).
+of its target domain and by cycle consistency (a round trip must give back the input). BicycleGAN ([Zhu et al.,
+NeurIPS 2017]({BICYCLEGAN_PAPER_URL})) gives pix2pix's generator a latent code beside its input, and an encoder that
+maps a real photo to its code, so that one sketch has many plausible outputs (the Many ways tab). Each task says
+which paper made its model. Code, training and weights: [pix2pix-hub]({PROJECT_REPO_URL}).
 """
 
 PICK_A_CLASS = "Pick a class with the brush's colour button, then drag on the canvas."
@@ -49,7 +52,7 @@ CSS = """
 .swatch i { display: inline-block; width: 14px; height: 14px; margin-right: 4px; vertical-align: middle;
             border: 1px solid #8888; }
 """
-CSS += "#sketch-input .empty.wrap { visibility: hidden; }\n"  # Gradio's white upload box, shown while the canvas loads
+CSS += f".{CANVAS_CLASS} .empty.wrap {{ visibility: hidden; }}\n"  # Gradio's white upload box, while the canvas loads
 CSS += f"#task-card {{ min-width: min({TASK_PICKER_WIDTH}px, 100%) !important; }}\n"  # a phone: below the picker
 CSS += """#sketch-input menu button.color:not([data-name=""]) { width: auto; min-width: 7.5em; height: auto;
   padding: 3px 6px; border-radius: 4px; font-size: 12px; line-height: 1.2; text-align: left; white-space: nowrap; }
@@ -81,27 +84,6 @@ def palette_legend(task: Task) -> str:
         f'<span class="swatch"><i style="background:{label.hex}"></i>{label.name}</span>' for label in task.palette
     )
     return f'<p>{PICK_A_CLASS}</p><div class="legend">{swatches}</div>'
-
-
-def sketch_props(task: Task, background: str | None = None) -> dict[str, Any]:
-    """A blank canvas in the task's background colour (or an example to edit), with the task's brushes."""
-    eraser = gr.Eraser(default_size=24)
-    if task.input_kind == "labels":
-        brush = gr.Brush(
-            colors=[label.hex for label in task.palette],
-            default_color=task.starting_brush.hex,
-            color_mode="fixed",
-            default_size=24,
-        )
-    elif task.input_kind == "edges":  # 4 px lines here, solid on screen; inked as 1 px lines at 256 like the data's
-        brush = gr.Brush(colors=["#000000"], default_color="#000000", color_mode="fixed", default_size=2)
-        eraser = gr.Eraser(default_size=8)
-    elif task.input_kind == "grayscale":
-        brush = gr.Brush(colors=["#000000", "#808080", "#ffffff"], default_color="#000000", default_size=6)
-    else:
-        brush = gr.Brush(default_size=16)
-    canvas = background or Image.new("RGB", (SKETCH_SIZE, SKETCH_SIZE), task.background)
-    return {"value": {"background": canvas, "layers": [], "composite": None}, "brush": brush, "eraser": eraser}
 
 
 def example_samples(task: Task) -> list[list[str]]:
@@ -235,20 +217,7 @@ def _sketch_tab(task: Task) -> dict[str, Any]:
         with gr.Column(visible=task.sketchable) as sketch_area:
             with gr.Row():
                 with gr.Column():
-                    sketch = gr.ImageEditor(
-                        **sketch_props(task),
-                        label="Sketch",
-                        type="pil",
-                        image_mode="RGB",
-                        format="png",
-                        sources=["upload"],
-                        transforms=[],
-                        canvas_size=(SKETCH_SIZE, SKETCH_SIZE),
-                        fixed_canvas=True,
-                        layers=False,
-                        height=SKETCH_HEIGHT,
-                        elem_id="sketch-input",
-                    )
+                    sketch = sketch_editor(task, "sketch-input")
                     legend = gr.HTML(
                         palette_legend(task), js_on_load=MARGIN_STROKES_JS + SWATCH_LABELS_JS, elem_id="sketch-legend"
                     )
@@ -273,7 +242,7 @@ def _sketch_tab(task: Task) -> dict[str, Any]:
 
 def compare_text(task: Task) -> str:
     """What the Compare tab offers for this task: paired data has a real image to compare with, unpaired has none."""
-    if task.method == "pix2pix":
+    if task.paired:
         return "Drag the handles. Pick an example to compare the output with the real image, too."
     return "Drag the handles. This model learnt from unpaired photos: there is no real image of the output to compare."
 
@@ -293,7 +262,7 @@ def _compare_tab(task: Task) -> dict[str, Any]:
 
 def _connect(w: Widgets) -> None:
     """Wire the events: task changes, the three ways to translate, and the result display after each."""
-    model_event = {"concurrency_id": "model", "concurrency_limit": CONCURRENCY_LIMIT, "preprocess": False}
+    model_event = {**MODEL_EVENT, "preprocess": False}
 
     def then_show(event, output: gr.Image) -> None:
         """After a translation its latency line and Compare sliders; after a failed one its tab's output, the
@@ -375,6 +344,7 @@ def build_demo() -> gr.Blocks:
         with gr.Tabs() as tabs:
             widgets |= _upload_tab(task)
             widgets |= _sketch_tab(task)
+            variations_tab(task, widgets["task_choice"], widgets["examples"], tabs)
             widgets |= _compare_tab(task)
             web_tab(widgets["task_choice"])
             dance_tab()

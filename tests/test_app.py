@@ -1,6 +1,7 @@
 """The real app on a loopback port: driven by `gradio_client` (every task, every kind of bad input) and by Chromium."""
 
 import io
+import itertools
 import os
 import signal
 import subprocess
@@ -21,12 +22,15 @@ from PIL import Image, ImageDraw
 from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
 from pix2pix_hub.edges import edge_f_score, edges_from_photo
 from pix2pix_hub.inference.batching import SharedBatches
+from pix2pix_hub.inference.multimodal import sample_codes, slerp
 from pix2pix_hub.translate import main as translate_main
 from space.forward import model_for
 from space.handlers import ink_edges, output_size
 from space.launch import start_app
 from space.tasks import TASKS, get_task
 from space.ui import palette_legend
+from space.variations import vary_file
+from tests.bicyclegan_models import NZ, write_tiny_bicyclegan
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -34,6 +38,7 @@ PIX2PIX_TASKS = ("facades_label2photo", "sat2map", "map2sat")
 CYCLEGAN_TASKS = ("apple2orange", "orange2apple")  # one two-direction folder, a subfolder each
 WITH_WEIGHTS = PIX2PIX_TASKS + CYCLEGAN_TASKS
 BUNDLED_TASKS = ("cityscapes_label2photo", "cityscapes_photo2label", "edges2shoes")  # the app's own weights/<task>
+VARIATION_TASKS = ("edges2shoes_bicyclegan",)  # many outputs per input: a tiny BicycleGAN (tests/bicyclegan_models.py)
 SHOES = REPO_ROOT / "tests" / "fixtures" / "edges2shoes"  # two real val pairs: shoe photo | its edge map
 
 
@@ -45,6 +50,7 @@ class RunningApp:
     uploads: Path
     process: subprocess.Popen
     log: Path
+    bicyclegan: Path
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +58,7 @@ def running_app(tmp_path_factory):
     """`python app.py` as users start it, most weighted tasks pointed at a tiny model through the env var (the
     BUNDLED_TASKS load their weights/ folders)."""
     root = tmp_path_factory.mktemp("app")
+    bicyclegan = write_tiny_bicyclegan(root / "bicyclegan")
     torch.manual_seed(0)
     Pix2PixGenerator(ngf=8).save_pretrained(root / "tiny")
     for direction in ("AtoB", "BtoA"):
@@ -64,10 +71,11 @@ def running_app(tmp_path_factory):
         "GRADIO_TEMP_DIR": str(root / "uploads"),
         **{get_task(name).override_env: str(root / "tiny") for name in PIX2PIX_TASKS},
         **{get_task(name).override_env: str(root / "cyclegan") for name in CYCLEGAN_TASKS},
+        **{get_task(name).override_env: str(bicyclegan) for name in VARIATION_TASKS},
     }
     log = root / "app.log"
     process, url = start_app(env, log, timeout=180)
-    yield RunningApp(url, root, root / "tiny", root / "uploads", process, log)
+    yield RunningApp(url, root, root / "tiny", root / "uploads", process, log, bicyclegan)
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
@@ -120,7 +128,7 @@ def test_every_task_with_weights_translates_through_the_api_exactly_as_the_pipel
 def test_the_bundled_tasks_translate_through_the_api_as_their_weights_do_up_to_dropout_noise(
     client, expected_pipelines
 ):
-    assert set(WITH_WEIGHTS + BUNDLED_TASKS) == set(TASKS)  # every task of the app is tested
+    assert set(WITH_WEIGHTS + BUNDLED_TASKS + VARIATION_TASKS) == set(TASKS)  # every task of the app is tested
     for name in BUNDLED_TASKS:  # the paper's inference mode: dropout draws new noise on every call
         example, other = get_task(name).examples[:2]
         output = _pixels(_translate(client, name, example.input))
@@ -141,6 +149,15 @@ def test_a_task_without_weights_answers_with_how_to_train_or_point_it_and_logs_i
         ):
             model_for(task)
     assert capsys.readouterr().out.count("no weights for task 'edges2shoes'") == 1  # logged once, not per request
+
+
+def test_many_ways_without_weights_answers_with_how_to_train_them(tmp_path, monkeypatch):
+    task = get_task("edges2shoes_bicyclegan")
+    monkeypatch.setenv(task.override_env, str(tmp_path / "no-such-run"))  # as before weights/ holds the model
+    with pytest.raises(
+        gr.Error, match=r"No weights for Sketch → shoes, many ways \(BicycleGAN\) yet.*--method bicycle"
+    ):
+        vary_file(task.name, {"path": str(task.examples[0].input)}, 3, 0)
 
 
 def test_edges_from_a_real_shoe_photo_are_drawn_like_the_data_and_translated_through_the_api(
@@ -176,6 +193,76 @@ def test_a_photo_task_without_a_palette_is_named_with_the_right_article():
 def test_an_unknown_task_is_refused_by_name(client):
     with pytest.raises(Exception, match="unknown task 'edges2cats'; choose one of facades_label2photo"):
         _translate(client, "edges2cats", get_task("sat2map").examples[0].input)
+
+
+# --- Many ways: variations of one input (a tiny BicycleGAN) --------------------------------------------------------
+
+EDGE_MAP = get_task("edges2shoes_bicyclegan").examples[0].input  # a shoe's edges, as a sketch is inked
+SHOE_PHOTO = get_task("edges2shoes_bicyclegan").examples[0].target  # the photo whose edges EDGE_MAP holds
+
+
+def _variations(client: Client, count: int, seed: int, style: Path | None = None) -> tuple[list[np.ndarray], list]:
+    """The `/variations` gallery for EDGE_MAP: its images' pixels and captions."""
+    task, edges = "edges2shoes_bicyclegan", handle_file(str(EDGE_MAP))
+    gallery, made = client.predict(
+        task, edges, count, seed, handle_file(str(style)) if style else None, False, api_name="/variations"
+    )
+    assert f"{len(gallery)} variations of 256×256 in" in made
+    return [_pixels(Image.open(item["image"])) for item in gallery], [item["caption"] for item in gallery]
+
+
+@pytest.fixture(scope="module")
+def bicyclegan_pipeline(running_app):
+    """The tiny BicycleGAN as the library loads it (ONNX Runtime on this CPU, like the app)."""
+    return Pix2PixPipeline.from_pretrained(running_app.bicyclegan, device="cpu")
+
+
+def test_variations_of_one_sketch_are_k_different_images_as_the_library_draws_them_from_the_seed(
+    client, bicyclegan_pipeline
+):
+    images, labels = _variations(client, 4, seed=3)
+    assert labels == ["1", "2", "3", "4"] and all(image.shape == (256, 256, 3) for image in images)
+    assert min(np.abs(a - b).mean() for a, b in itertools.combinations(images, 2)) > 5  # four codes, four shoes
+    expected = bicyclegan_pipeline(Image.open(EDGE_MAP), num_samples=4, seed=3)
+    assert all(np.abs(image - _pixels(shoe)).max() <= 1 for image, shoe in zip(images, expected, strict=True))
+    assert np.abs(_variations(client, 4, seed=4)[0][0] - images[0]).mean() > 5  # another seed, other shoes
+    one = _pixels(_translate(client, "edges2shoes_bicyclegan", EDGE_MAP))  # the Upload tab: one output, any code
+    assert one.shape == (256, 256, 3)
+
+
+def test_a_style_photo_adds_a_first_image_in_its_look_before_the_seeds_variations(
+    client, bicyclegan_pipeline, tmp_path
+):
+    plain, _ = _variations(client, 3, seed=3)
+    red = _save(Image.new("RGB", (256, 256), (200, 30, 30)), tmp_path / "red.png")  # no shoe: a look of its own
+    styled = [_variations(client, 3, seed=3, style=photo) for photo in (SHOE_PHOTO, red)]
+    (images, labels), (other_images, _) = styled
+    assert labels == ["1 · your photo's look", "2", "3", "4"]
+    assert all(np.abs(a - b).max() <= 1 for a, b in zip(images[1:], plain, strict=True))  # the same seed's shoes
+    code = bicyclegan_pipeline.encode(Image.open(SHOE_PHOTO))
+    assert np.abs(images[0] - _pixels(bicyclegan_pipeline(Image.open(EDGE_MAP), z=code))).max() <= 1
+    assert min(np.abs(images[0] - image).mean() for image in plain) > 5  # not one of the random codes
+    assert np.abs(images[0] - other_images[0]).mean() > 5  # another photo, another look
+
+
+def test_the_walk_goes_from_one_variation_to_another_through_images_between(client, bicyclegan_pipeline):
+    images, _ = _variations(client, 3, seed=8)
+    walked = [_pixels(Image.open(client.predict(t, 1, 3, api_name="/walk"))) for t in (0, 0.5, 1)]
+    assert np.abs(walked[0] - images[0]).max() <= 1 and np.abs(walked[2] - images[2]).max() <= 1  # its two ends
+    codes = sample_codes(None, 1, 3, NZ, 8, sync=True)[0]
+    between = bicyclegan_pipeline(Image.open(EDGE_MAP), z=slerp(codes[0], codes[2], 0.5))
+    assert np.abs(walked[1] - _pixels(between)).max() <= 1  # the code halfway along the great circle
+    assert min(np.abs(walked[1] - end).mean() for end in (images[0], images[2])) > 2  # neither end
+    with pytest.raises(Exception, match="The walk's last image must be a whole number from 1 to 3, got 4"):
+        client.predict(0.5, 1, 4, api_name="/walk")
+
+
+def test_variations_are_refused_in_plain_words_for_one_output_tasks_and_counts_out_of_range(client):
+    edges = handle_file(str(EDGE_MAP))
+    with pytest.raises(Exception, match="Edges → shoes: This task's model gives one output per input. Pick one"):
+        client.predict("edges2shoes", edges, 4, 0, None, False, api_name="/variations")
+    with pytest.raises(Exception, match="The number of variations must be a whole number from 2 to 12, got 40"):
+        client.predict("edges2shoes_bicyclegan", edges, 40, 0, None, False, api_name="/variations")
 
 
 def _save(image: Image.Image, path: Path, **options) -> Path:
@@ -690,6 +777,27 @@ def test_browser_task_picker_shows_the_longest_title_in_full_on_a_phone(browser,
     assert page.locator("#task-card").bounding_box()["width"] >= 300  # the card wraps below, not squeezed beside
     _screenshot(page, "app-phone.png")
     context.close()
+
+
+def test_browser_many_ways_shows_k_different_shoes_for_one_sketch_and_the_walk_between_two(page):
+    _pick_task(page, "edges2shoes_bicyclegan")  # the task opens its tab
+    editor = page.locator("#variations-sketch")
+    editor.get_by_role("button", name="Color", exact=True).wait_for(timeout=60_000)  # the canvas is ready to draw
+    box = editor.locator("canvas").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.7)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.4, steps=3)  # one stroke: the
+    page.mouse.up()  # canvas repaints slowly without a GPU
+    page.click("#variations-sketch-button")
+    sources = _wait_for_image(page, "#variations-gallery", count=6)  # the default: six
+    shoes = [_pixels(_fetch_image(page, src)) for src in sources]
+    assert len(shoes) == 6 and all(shoe.shape == (256, 256, 3) for shoe in shoes)
+    assert min(np.abs(a - b).mean() for a, b in itertools.combinations(shoes, 2)) > 5  # six different images
+    (walked,) = _wait_for_image(page, "#variations-walked")
+    halfway = _pixels(_fetch_image(page, walked))
+    assert min(np.abs(halfway - shoe).mean() for shoe in shoes[:2]) > 2  # between image 1 and image 2
+    page.wait_for_function("() => document.querySelector('#variations-made').innerText.includes('6 variations')")
+    _screenshot(page, "app-many-ways.png")
 
 
 # --- last: shutdown ----------------------------------------------------------------------------------------------

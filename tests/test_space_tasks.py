@@ -16,6 +16,7 @@ from pix2pix_hub.edges import edge_f_score, edge_mask
 from pix2pix_hub.images import image_to_tensor
 from pix2pix_hub.palettes import CITYSCAPES_CLASSES, CITYSCAPES_VOID
 from space.tasks import EXAMPLES_DIR, TASKS, WEIGHTS_DIR, get_task, hub_online
+from tests.bicyclegan_models import write_tiny_bicyclegan
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -114,7 +115,7 @@ def test_label_tasks_have_a_named_palette_with_distinct_colours_and_others_draw_
 def test_examples_of_paired_tasks_are_files_with_their_ground_truth():
     for task in TASKS.values():
         for example in task.examples:
-            if task.method == "pix2pix":
+            if task.paired:
                 assert Image.open(example.input).size == Image.open(example.target).size
             else:  # unpaired data has no ground truth
                 assert example.target is None and Image.open(example.input).size[0] > 0
@@ -212,3 +213,23 @@ def test_the_bundled_cyclegan_serves_each_direction_from_its_subfolder_offline(m
     apple_to_orange = get_task("apple2orange").load_pipeline(device="cpu")
     orange = Image.open(get_task("orange2apple").examples[0].input)
     assert apple_to_orange(orange).tobytes() != outputs["orange2apple"].tobytes()  # two directions, two networks
+
+
+def test_the_bicyclegan_task_loads_its_bundled_folder_with_the_encoder_and_gives_many_outputs(tmp_path, monkeypatch):
+    monkeypatch.setattr("space.tasks.WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    task = get_task("edges2shoes_bicyclegan")
+    assert task.bundled_dir == tmp_path / "edges2shoes_bicyclegan" and task.variations and task.paired
+    assert task.input_kind == "edges" and task.edges_from_photo and task.paper.startswith("BicycleGAN")
+    assert not task.has_local_weights()
+    hint = (
+        "--method bicyclegan --dataset EDGES2SHOES_PAIRS --direction BtoA --output_dir weights/edges2shoes_bicyclegan"
+    )
+    assert hint in task.how_to_get_weights()  # paired data, as pix2pix's; CycleGAN's are two domains
+    assert "--dataset APPLE2ORANGE_DOMAINS" in get_task("apple2orange").how_to_get_weights()
+    write_tiny_bicyclegan(task.bundled_dir)
+    assert task.has_local_weights()
+    pipe = task.load_pipeline(device="cpu")
+    edges = Image.open(task.examples[0].input)
+    assert pipe.encoder is not None and len(pipe(edges, num_samples=3, seed=0)) == 3
+    assert not any(get_task(name).variations for name in ("edges2shoes", "facades_label2photo", "apple2orange"))
