@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .inference.multimodal import interpolate_codes
     from .inference.pipeline import Pix2PixPipeline
     from .networks import PatchDiscriminator, Pix2PixGenerator
 
@@ -17,8 +18,9 @@ _PUBLIC = {
     "PatchDiscriminator": ".networks",
     "Pix2PixGenerator": ".networks",
     "Pix2PixPipeline": ".inference.pipeline",
+    "interpolate_codes": ".inference.multimodal",
 }
-__all__ = ["PatchDiscriminator", "Pix2PixGenerator", "Pix2PixPipeline"]
+__all__ = ["PatchDiscriminator", "Pix2PixGenerator", "Pix2PixPipeline", "interpolate_codes"]
 __version__ = "0.1.0"
 
 

@@ -14,9 +14,9 @@ import torch
 from huggingface_hub import constants
 from PIL import Image
 
-from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline
+from pix2pix_hub import Pix2PixGenerator, Pix2PixPipeline, interpolate_codes
 from pix2pix_hub.images import image_to_tensor
-from pix2pix_hub.inference.multimodal import ENCODER_SUBFOLDER, interpolate_codes, slerp
+from pix2pix_hub.inference.multimodal import ENCODER_SUBFOLDER, slerp
 from pix2pix_hub.methods import bicyclegan
 from pix2pix_hub.networks import LatentEncoder
 from tests.bicyclegan_models import NZ, SIZE, write_tiny_bicyclegan
