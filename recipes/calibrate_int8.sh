@@ -13,6 +13,7 @@ calibrate --ranges minmax --model weights/facades_label2photo --dataset "$DATA/f
 calibrate --ranges percentile --model weights/sat2map --dataset "$DATA/maps" --direction AtoB --load_size 256 --crop_size 256 --eval_split val
 calibrate --ranges percentile --model weights/map2sat --dataset "$DATA/maps" --direction BtoA --load_size 256 --crop_size 256 --eval_split val
 calibrate --ranges minmax --model weights/cityscapes_label2photo --dataset "$DATA/cityscapes" --direction BtoA --load_size 256 --crop_size 256 --eval_split val
+# cityscapes_photo2label (retrained 2026-12-07) fails the 40 dB check even with one int8 level: served in float32
 calibrate --ranges percentile --model weights/cityscapes_photo2label --dataset "$DATA/cityscapes" --direction AtoB --load_size 256 --crop_size 256 --eval_split val
 calibrate --ranges minmax --model weights/edges2shoes --dataset "$DATA/edges2shoes" --direction BtoA --load_size 256 --crop_size 256 --eval_split val
 # CycleGAN: both directions, each domain's train images to calibrate and test images to validate (as ship_cyclegan),

@@ -8,6 +8,7 @@
 # paper's, see docs/upsample_comparison_facades.md). Resumes from its last checkpoint when run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}  # accelerate launch sets 1 when unset: one core idle
 DATA=${DATA:-../shared/data/cityscapes}
 EPOCHS=${EPOCHS:-4}
 

@@ -8,6 +8,7 @@
 # docs/upsample_comparison_facades.md). Resumes from its last checkpoint when run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}  # accelerate launch sets 1 when unset: one core idle
 DATA=${DATA:-../shared/data/facades}
 
 accelerate launch --num_processes 1 --num_machines 1 --dynamo_backend no train_accelerate.py --dataset "$DATA" \

@@ -87,7 +87,8 @@ def paired_model(task: str, data: Path, max_images: int, scratch: Path) -> tuple
     size = Pix2PixGenerator.from_pretrained(folder).native_size
     argv = ["--model", str(folder), "--dataset", str(data / shipment.dataset), "--split", shipment.split]
     argv += ["--direction", shipment.direction, "--load_size", str(size), "--crop_size", str(size)]
-    argv += ["--precision", "int8", "--max_pairs", str(max_images), "--seed", str(SEED), "--two_sample_test"]
+    precision = "int8" if find_calibration(folder) is not None else "float32"  # as the app serves it
+    argv += ["--precision", precision, "--max_pairs", str(max_images), "--seed", str(SEED), "--two_sample_test"]
     report = evaluate([*argv, "--output_dir", str(scratch / task)])
     grid = Image.open(scratch / task / "grid.png").convert("RGB")
     row = tuple(grid.crop((i * grid.width // 3, 0, (i + 1) * grid.width // 3, grid.height // 4)) for i in range(3))
@@ -253,7 +254,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", default="../shared/data", help="the folder of facades/, maps/, ... (shared data)")
     parser.add_argument("--max_images", type=int, default=200, help="images per split (the first N)")
     parser.add_argument("--out", default="docs/realism_before", help="path stem of the .json and .jpg written")
+    parser.add_argument(
+        "--tasks", nargs="+", default=None, help="only these pix2pix models (e.g. one retrained), merged into OUT.json"
+    )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.tasks:
+        return update_tasks(args)
     torch.set_num_threads(1)
     data = Path(args.data)
     if not data.is_dir():
@@ -274,6 +280,20 @@ def main(argv: list[str] | None = None) -> None:
     atomic_write_text(out.with_suffix(".json"), json.dumps(report, indent=2) + "\n")
     grid(rows, results).save(out.with_suffix(".jpg"), quality=85)
     write_model_files(report)
+
+
+def update_tasks(args: argparse.Namespace) -> None:
+    """Measure only `args.tasks` (paired models) and merge them into OUT.json and their folders' files; OUT.jpg, a
+    picture of every model, is left as it was (run without --tasks to redraw it)."""
+    torch.set_num_threads(1)
+    out = Path(args.out).with_suffix(".json")
+    report = json.loads(out.read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory() as scratch:
+        for task in args.tasks:
+            report["models"][task], _ = paired_model(task, Path(args.data), args.max_images, Path(scratch))
+            print(task, json.dumps(report["models"][task]), flush=True)
+    atomic_write_text(out, json.dumps(report, indent=2) + "\n")
+    write_model_files({**report, "models": {task: report["models"][task] for task in args.tasks}})
 
 
 if __name__ == "__main__":

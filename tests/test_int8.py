@@ -42,9 +42,9 @@ BUNDLED = [
     "sat2map",
     "map2sat",
     "cityscapes_label2photo",
-    "cityscapes_photo2label",
     "edges2shoes",
-]  # apple2orange is served in float32 at 256 px: its int8 calibration at 256 moved the eval SSIM by more than 0.001
+]  # apple2orange is served in float32 at 256 px: its int8 calibration at 256 moved the eval SSIM by more than 0.001;
+# so is cityscapes_photo2label since its retraining (batch 4, "eval" mode): int8 left an output 27 dB from float32
 EXAMPLES = {"apple2orange/AtoB": "apple2orange", "apple2orange/BtoA": "orange2apple"}  # the app's task names
 
 

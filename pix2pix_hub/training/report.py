@@ -61,8 +61,9 @@ def say(accelerator: Accelerator, message: str) -> None:
 
 
 def hardware(accelerator: Accelerator) -> str:
-    """E.g. "8 x NVIDIA H100 80GB HBM3 (bf16 mixed precision)" or "2 x CPU (no mixed precision)"."""
-    device = torch.cuda.get_device_name(accelerator.device) if accelerator.device.type == "cuda" else "CPU"
+    """E.g. "8 x NVIDIA H100 80GB HBM3 (bf16 mixed precision)" or "1 x CPU, 2 threads (no mixed precision)"."""
+    cuda = accelerator.device.type == "cuda"
+    device = torch.cuda.get_device_name(accelerator.device) if cuda else f"CPU, {torch.get_num_threads()} threads"
     return f"{accelerator.num_processes} x {device} ({accelerator.mixed_precision} mixed precision)"
 
 
