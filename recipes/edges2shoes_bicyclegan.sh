@@ -9,9 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${DATA:-../shared/data/edges2shoes}
-SIZE=${SIZE:-128}
-WIDTH=${WIDTH:-64}
-EPOCHS=${EPOCHS:-10}
+SIZE=${SIZE:-256}
+WIDTH=${WIDTH:-32}
+EPOCHS=${EPOCHS:-7}
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}  # accelerate launch sets 1 when unset: one core idle
 
 accelerate launch --num_processes 1 --num_machines 1 --dynamo_backend no train_accelerate.py --method bicyclegan \
   --dataset "$DATA" --direction BtoA --netG "unet_$SIZE" --netE "resnet_$SIZE" --netD "basic_${SIZE}_multi" \
