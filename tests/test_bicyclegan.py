@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import numpy as np
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -120,3 +122,23 @@ def test_a_run_killed_after_a_checkpoint_resumes_to_the_same_g_e_and_ds(tmp_path
         expected, actual = load_file(straight / weights), load_file(killed / weights)
         assert expected.keys() == actual.keys()
         assert all(torch.equal(expected[name], actual[name]) for name in expected), weights
+
+
+def test_variety_is_measured_over_the_split_once_with_every_pair_of_samples(tmp_path):
+    from pix2pix_hub.data import PairedImageDataset, load_splits
+    from pix2pix_hub.data.arguments import data_spec
+    from pix2pix_hub.evaluation.evaluate import evaluation_view
+    from pix2pix_hub.evaluation.evaluate import parse_args as evaluate_args
+    from pix2pix_hub.evaluation.multimodal import _unit, real_diversity, sample_diversity
+    from tests.bicyclegan_models import write_tiny_bicyclegan
+
+    root = write_ab_folder(tmp_path / "ab", {"train": 1, "test": 4}, size=128)
+    folder = write_tiny_bicyclegan(tmp_path / "model")
+    generator = Pix2PixGenerator.from_pretrained(folder)
+    args = evaluate_args(["--model", str(folder), "--dataset", str(root), "--load_size", "128", "--crop_size", "128"])
+    dataset = evaluation_view(load_splits(data_spec(args), "test")[1], args, generator)
+    assert isinstance(dataset, PairedImageDataset) and len(dataset) == 4
+    targets = [_unit(dataset[index]["target"]) for index in range(4)]
+    expected = np.mean([np.abs(targets[0] - targets[1]).mean(), np.abs(targets[2] - targets[3]).mean()])
+    assert real_diversity(dataset, samples=2)["diversity_l1"] == pytest.approx(expected)  # two groups, then stop
+    assert sample_diversity(generator, dataset, "cpu", samples=3)["diversity_l1"] > 0

@@ -1,5 +1,6 @@
 """The README's code runs as written: the API block end to end, and its Hub commands on a machine without network."""
 
+import itertools
 import json
 import os
 import re
@@ -202,3 +203,17 @@ def test_the_training_data_routes_fail_plainly_where_the_data_is_missing(tmp_pat
     assert "HF_HUB_OFFLINE=1 is set" in stderr and "unset HF_HUB_OFFLINE to download it" in stderr, stderr
     layout = README.split("**Training data.**", 1)[1].split("\n\n```bash", 1)[0]
     assert "huggan/facades" in layout and "my_pairs/train/" in layout and "my_pairs/A/" in layout
+
+
+def test_the_bicyclegan_block_runs_as_written_and_saves_six_different_shoes(clone):
+    code = section_block("BicycleGAN: many outputs for one sketch", "python")
+    before = files_in(clone)
+    result = run([sys.executable, "-c", code], clone, {"HF_ENDPOINT": NO_NETWORK, "PYTHONPATH": str(clone)})
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    added = left_behind(clone, before)
+    assert sorted(added) == [f"shoe_{index}.png" for index in range(6)]
+    shoes = [np.asarray(Image.open(clone / name), dtype=int) for name in sorted(added)]
+    distances = [np.abs(first - second).mean() for first, second in itertools.combinations(shoes, 2)]
+    assert min(distances) > 0.5 and np.mean(distances) > 5  # no two alike; on average 5 of 255 levels apart
+    for name in added:
+        (clone / name).unlink()

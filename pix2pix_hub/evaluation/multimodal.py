@@ -15,7 +15,7 @@ import itertools
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import DataLoader, Dataset
 
 from ..data import collate_pairs
 from ..images import tensor_to_image
@@ -37,8 +37,9 @@ def mean_pairwise_distance(images: list[np.ndarray]) -> float:
     return float(np.mean([np.abs(first - second).mean() for first, second in pairs]))
 
 
-def _first(dataset: Dataset, limit: int | None) -> Dataset:
-    return Subset(dataset, range(min(limit, len(dataset)))) if limit else dataset
+def _first(dataset: Dataset, limit: int | None) -> list:
+    """The first `limit` samples (all without one), by index: a dataset's own iteration may not stop at its end."""
+    return [dataset[index] for index in range(min(limit or len(dataset), len(dataset)))]
 
 
 def sample_diversity(
