@@ -16,9 +16,9 @@ an untracked folder travels unless git ignores it, and then `--keep` takes it al
     python -m recipes.gpu_job -- COMMAND [ARGS ...]  # set aside, run COMMAND, put back; exits with COMMAND's status
     python -m recipes.gpu_job --restore              # put back what a killed run (SIGKILL, power loss) left aside
 
-Measured on this tree (108.6 MB of tracked files, 105 MB on disk without node_modules): 4.9 MB travels
-(code, docs, examples, recipes, benchmarks, tests without their fixtures); with `--keep weights/facades_label2photo`,
-12.9 MB.
+Measured on this tree (168.6 MB of tracked files): 7.6 MB travels (code, docs, examples, recipes, benchmarks,
+tests without their fixtures; 4.9 MB before the BicycleGAN docs and grids); with `--keep weights/facades_label2photo`,
+about 28 MB.
 """
 
 from __future__ import annotations

@@ -96,10 +96,10 @@ def add_the_toy_method(copy: Path) -> None:
     assert line in text
     methods.write_text(text.replace(line, line + '    "toy_latent": "pix2pix_hub.methods.toy_latent:ToyLatent",\n'))
     networks = copy / "pix2pix_hub/networks/__init__.py"
-    families = "from . import pix2pixhd, resnet, unet  #"
+    families = "from . import bicyclegan, pix2pixhd, resnet, unet  #"
     text = networks.read_text(encoding="utf-8")
     assert families in text
-    networks.write_text(text.replace(families, "from . import pix2pixhd, resnet, toy_latent, unet  #"))
+    networks.write_text(text.replace(families, "from . import bicyclegan, pix2pixhd, resnet, toy_latent, unet  #"))
 
 
 def test_a_generator_taking_an_image_and_a_latent_code_runs_everywhere_from_four_changes(tmp_path):
