@@ -75,8 +75,7 @@ JUDGE_TEXT = {
     "[`weights/judges/cityscapes`](../judges/cityscapes), trained on the training photos only, labels each "
     "generated photo over the 19 evaluated classes (void pixels ignored), and the scores say how well its labels "
     "recover the input label map. The generated photos close **{gap:.0%}** of the per-pixel-accuracy gap between "
-    "the mean training photo and the real photos. A second judge of another seed and width "
-    f"(`weights/judges/cityscapes_seed1`, {SECOND_JUDGE_NOTE}) scored it in `eval/metrics_judge_seed1.json`.",
+    "the mean training photo and the real photos.",
     "maps": "**Structure score**: the photo -> map regressor [`weights/judges/maps`](../judges/maps), trained on "
     "the training pairs only, reads a map back from each generated aerial photo and is compared with the input map "
     "(structure L1: lower is better). The generated photos close **{gap:.0%}** of the structure-L1 gap between the "
@@ -252,10 +251,15 @@ def main(argv: list[str] | None = None) -> None:
         gap = shipped["judge"]["gap_closed"][JUDGE_GAP_METRIC[shipment.judge]]
         judge_text = JUDGE_TEXT[shipment.judge].format(gap=gap)
     second_judge = Path(f"weights/judges/{shipment.judge}_seed1")
+    (out_dir / "eval" / "metrics_judge_seed1.json").unlink(missing_ok=True)  # it scored the model replaced
     if shipment.judge and second_judge.is_dir():  # a judge is one network's opinion: a second one, to compare
         second, _ = evaluate_folder(out_dir, shipment, data, size, out_dir / "eval_judge_seed1", second_judge.name)
         atomic_write_text(out_dir / "eval" / "metrics_judge_seed1.json", json.dumps(second, indent=2) + "\n")
         shutil.rmtree(out_dir / "eval_judge_seed1")
+        judge_text += (
+            f" A second judge of another seed and width (`{second_judge}`, {SECOND_JUDGE_NOTE}) scored it in "
+            "`eval/metrics_judge_seed1.json`."
+        )
 
     extra = Template(read_model_card_template("trained_model.md")).render(
         num_pairs=shipped["num_pairs"],
