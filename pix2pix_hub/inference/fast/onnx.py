@@ -24,6 +24,12 @@ from .rewrites import fast_inference_graph
 
 ONNX_OPSET = 17
 _EXPORT_LOCK = threading.Lock()  # torch.onnx.export keeps global state: one export at a time per process
+# The exporter's notices, silenced for good rather than only inside `catch_warnings()`: the filters are process-wide,
+# and a thread that leaves its own `catch_warnings()` during an export (the app decodes an upload while another
+# request exports) restores the list it saved, undoing a filter the export set. Only warnings raised in torch.onnx
+# (named by module or, for those raised from C++, by file) and its notice that this is the TorchScript exporter.
+warnings.filterwarnings("ignore", module=r".*torch[./\\]onnx[./\\]")
+warnings.filterwarnings("ignore", message="You are using the legacy TorchScript-based ONNX export")
 
 
 def export_to_onnx(

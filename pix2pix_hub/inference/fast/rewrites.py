@@ -182,7 +182,7 @@ class PhaseConv(nn.Module):
         self.register_buffer("interleave", interleave_kernel(layer.out_channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-2] % PHASES or x.shape[-1] % PHASES:
+        if not torch.jit.is_tracing() and (x.shape[-2] % PHASES or x.shape[-1] % PHASES):  # traced: a constant
             raise ValueError(f"PhaseConv needs an even height and width, got {tuple(x.shape[-2:])}")
         sides = (self.padding,) * 4
         padded = F.pad(x, sides) if self.padding_mode == "zeros" else F.pad(x, sides, mode=self.padding_mode)
