@@ -255,7 +255,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max_images", type=int, default=200, help="images per split (the first N)")
     parser.add_argument("--out", default="docs/realism_before", help="path stem of the .json and .jpg written")
     parser.add_argument(
-        "--tasks", nargs="+", default=None, help="only these pix2pix models (e.g. one retrained), merged into OUT.json"
+        "--tasks",
+        nargs="+",
+        default=None,
+        help="only these pix2pix models or edn_subject (e.g. one retrained), merged into OUT.json",
     )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.tasks:
@@ -283,14 +286,17 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def update_tasks(args: argparse.Namespace) -> None:
-    """Measure only `args.tasks` (paired models) and merge them into OUT.json and their folders' files; OUT.jpg, a
-    picture of every model, is left as it was (run without --tasks to redraw it)."""
+    """Measure only `args.tasks` (paired models, or edn_subject) and merge them into OUT.json and their folders'
+    files; OUT.jpg, a picture of every model, is left as it was (run without --tasks to redraw it)."""
     torch.set_num_threads(1)
     out = Path(args.out).with_suffix(".json")
     report = json.loads(out.read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory() as scratch:
         for task in args.tasks:
-            report["models"][task], _ = paired_model(task, Path(args.data), args.max_images, Path(scratch))
+            if task == "edn_subject":
+                report["models"][task], _ = edn_model(Path(args.data))
+            else:
+                report["models"][task], _ = paired_model(task, Path(args.data), args.max_images, Path(scratch))
             print(task, json.dumps(report["models"][task]), flush=True)
     atomic_write_text(out, json.dumps(report, indent=2) + "\n")
     write_model_files({**report, "models": {task: report["models"][task] for task in args.tasks}})

@@ -2,11 +2,12 @@
 
     python -m recipes.record_bundled_outputs cityscapes_label2photo --why "the retrained model (recipes/...sh, date)"
 
-For each of the models' cases in `cases.json` (not the Dance sequences): a PyTorch case keeps its recorded inference
-mode(s); a default-path case (`backend` "auto") takes what `from_pretrained` now gives, the config's inference mode
-and int8 only where a calibration passed, and its file is renamed to match (`<model>-default-<precision>.png`). Each
-output is made by the test's own `translate`, on this CPU with its default threads, so run it on the machine named
-in `recorded_on` (or re-record every case there). Old files whose names changed are removed.
+For each of the models' cases in `cases.json`: a PyTorch case keeps its recorded inference mode(s); a default-path
+case (`backend` "auto") takes what `from_pretrained` now gives, the config's inference mode and int8 only where a
+calibration passed, and its file is renamed to match (`<model>-default-<precision>.png`); a Dance sequence keeps its
+precision (re-calibrate int8 first). Each output is made by the test's own `translate`, on this CPU with its default
+threads, so run it on the machine named in `recorded_on` (or re-record every case there). Old files whose names
+changed are removed.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ def refresh_default_case(case: dict) -> None:
     """The default path's mode and precision as the app now loads the model; the file named after them."""
     pipe = Pix2PixPipeline.from_pretrained(ROOT / "weights" / case["model"])
     case["inference_mode"] = pipe.generator.inference_mode
-    case["precision"] = pipe.precision
-    if case.get("mode", "resize") == "resize":
+    if case.get("mode", "resize") == "resize":  # whole images and tiles run in float32 whatever the calibration
+        case["precision"] = pipe.precision
         case["output"] = f"{case['model']}-default-{case['precision']}.png"
 
 
@@ -36,10 +37,10 @@ def record(models: list[str], why: str) -> list[str]:
         raise SystemExit(f"the fixtures were recorded on {index['recorded_on']}; this is {cpu_signature()}")
     written = []
     for case in index["cases"]:
-        if case["model"] not in models or case.get("kind") == "sequence":
+        if case["model"] not in models:
             continue
         old_name = case["output"]
-        if case["backend"] == "auto":
+        if case["backend"] == "auto" and case.get("kind") != "sequence":
             refresh_default_case(case)
         translate(case).save(FIXTURES / case["output"])
         if old_name != case["output"]:

@@ -5,7 +5,9 @@ measurements with and without the temporal discriminator, a frame strip and a sh
 
 Reads `runs/edn_subject/` and `runs/edn_subject_no_temporal/` (written by `recipes/everybody_dance_now.sh`), writes
 `weights/edn_subject/` (model.safetensors in float16, config.json, README.md, training.json, dance.json,
-eval/metrics.json, eval/grid.png), `docs/edn_results.json`, `docs/edn_strip.png` and `docs/edn_sample.mp4`.
+eval/metrics.json, eval/grid.png), `docs/edn_results.json`, `docs/edn_strip.png` and `docs/edn_sample.mp4`; when
+`weights/edn_subject/` already holds a model, it is scored beside the new one ("previous") and
+`docs/edn_subject_before_after.jpg` shows pose | before | after | real.
 """
 
 from __future__ import annotations
@@ -43,20 +45,19 @@ TRADED = """
 
 The paper trains at 512x1024 with pix2pixHD's global generator (ngf 64, 4 downsamplings, 9 residual blocks), then
 a local enhancer, then the face GAN, for many epochs on a GPU, with the VGG perceptual term. This model was trained
-by `recipes/everybody_dance_now.sh` on one shared CPU core in {minutes:.1f} minutes:
+by `recipes/everybody_dance_now.sh` on {hardware} in {minutes:.1f} minutes:
 
-- 128x128 frames (the data's 256x256 crops resized), shown and written at 256x256;
-- generator ngf 16, 3 downsamplings, 3 residual blocks; discriminators ndf 16 (2 scales of 3 layers, for the frame
-  D and for the temporal D);
+- {frames};
+- generator ngf {ngf}, {downsamplings} downsamplings, {blocks} residual blocks; discriminators ndf {ndf} (2 scales of
+  3 layers, for the frame D and for the temporal D);
 - {steps} steps: {epochs} + {decay} epochs of the 899 consecutive pairs (the rate decaying linearly to zero over
   the last {decay}, pix2pixHD's rule), instead of 100 + 100;
 - the reference's `--use_l1` (L1 x 10 on both generated frames) instead of the VGG term, whose ImageNet weights no
   package here ships; no local enhancer, no face GAN (the data has no face crops);
 - weights stored in float16 (evaluated as shipped).
 
-The result is a blurry likeness of the subject that follows the pose; the full recipe (`--ngf 64 --ndf 64
---n_downsample_global 4 --n_blocks_global 9 --preprocess none --load_size 256 --crop_size 256 --epochs 100
---decay_epochs 100`, at the data's 256x256) wants a GPU.
+The full recipe (`--ngf 64 --ndf 64 --n_downsample_global 4 --n_blocks_global 9 --preprocess none --load_size 256
+--crop_size 256 --epochs 100 --decay_epochs 100`, at the data's 256x256) wants a GPU.
 
 ## Temporal coherence: with and without the temporal discriminator
 
@@ -64,11 +65,14 @@ On the 100 test frames in order, each generated from its pose and the frame gene
 `{command}`); temporal change is the mean absolute difference between consecutive frames (8-bit, in [0, 1]), the
 real video's is {real:.4f}.
 
-| run | L1 | PSNR (dB) | SSIM | temporal change |
-|---|---|---|---|---|
+| run | L1 | PSNR (dB) | SSIM | SWD x10³ mean / finest | temporal change |
+|---|---|---|---|---|---|
 {rows}
 
-Same recipe, steps and seed; the second run has `--lambda_temporal 0` (no temporal D).
+Same recipe, steps and seed; the second run has `--lambda_temporal 0` (no temporal D). {shipped}
+The previous model (when there is one) is the model this one replaced, scored on the same frames at the same size
+(its own frames resized as the app shows them). SWD is the realism score (`pix2pix_hub/evaluation/realism.py`;
+lower is closer to the real frames).
 
 ## Data and licence
 
@@ -96,15 +100,28 @@ def generate(folder: Path, poses: torch.Tensor) -> torch.Tensor:
         return generate_sequence(generator, poses)
 
 
+def previous_frames(data: str, size: int) -> torch.Tensor | None:
+    """The frames of the model now in `OUT` (the one a retraining replaces) on the test poses at its own size,
+    resized to `size` as the app shows them; None when there is none."""
+    if not (OUT / "model.safetensors").is_file():
+        return None
+    own_size = json.loads((OUT / "dance.json").read_text())["size"]
+    poses, _, _ = sequence(data, "test", own_size)
+    frames = generate(OUT, poses)
+    if own_size == size:
+        return frames
+    resized = torch.nn.functional.interpolate(frames, size=(size, size), mode="bicubic", antialias=True)
+    return resized.clamp(-1, 1)
+
+
 def subject_poses(pairs, step: int = 1) -> list:
     """The body keypoints in the skeletons of `pairs` (every `step`-th), read by colour at 256x256."""
     return [read_stick_figure(pairs.load(index)[0]) for index in range(0, len(pairs), step)]
 
 
-def strip(poses: torch.Tensor, runs: dict[str, torch.Tensor], real: torch.Tensor) -> Image.Image:
-    """Rows: pose, generated with the temporal D, without, real; columns: frames across the test sequence."""
-    picks = np.linspace(0, len(real) - 1, STRIP_FRAMES).round().astype(int)
-    rows = [poses, runs["temporal"], runs["no_temporal"], real]
+def strip(rows: list[torch.Tensor]) -> Image.Image:
+    """One row per sequence of `rows` (e.g. pose, generated, real), 8 frames across the test sequence."""
+    picks = np.linspace(0, len(rows[0]) - 1, STRIP_FRAMES).round().astype(int)
     side = 128
     canvas = Image.new("RGB", (side * len(picks), side * len(rows)), "white")
     for r, row in enumerate(rows):
@@ -113,19 +130,35 @@ def strip(poses: torch.Tensor, runs: dict[str, torch.Tensor], real: torch.Tensor
     return canvas
 
 
-def write_card(results: dict, command: str, record: dict) -> None:
+SHIPPED_LINE = {
+    "temporal": "The run with the temporal D (the paper's recipe) is the one shipped.",
+    "no_temporal": "The run without the temporal D is the one shipped: here it scored better on every measure, "
+    "flicker included.",
+}
+
+
+def run_name(name: str, result: dict) -> str:
+    return "previous model" if name == "previous" else f"{name} (lambda_temporal {result['lambda_temporal']})"
+
+
+def write_card(results: dict, command: str, record: dict, shipped: str) -> None:
     """The run's card with frame-by-frame usage, what was traded and the two runs' measurements."""
+    recipe = record["recipe"]
+    size = int(recipe["crop_size"])
     rows = "\n".join(
-        f"| {name} (lambda_temporal {r['lambda_temporal']}) | {r['l1']:.4f} | {r['psnr']:.2f} | {r['ssim']:.4f} "
-        f"| {r['temporal_change']:.4f} |"
+        f"| {run_name(name, r)} | {r['l1']:.4f} | {r['psnr']:.2f} | {r['ssim']:.4f} "
+        f"| {r['swd']:.1f} / {r[f'swd_{size}']:.1f} | {r['temporal_change']:.4f} |"
         for name, r in results.items()
     )
+    frames = "the data's 256x256 frames" if size == 256 else f"{size}x{size} frames (the data's 256x256 resized)"
     extra = TRADED.format(
-        minutes=results["temporal"]["wall_time_min"], command=command, rows=rows,
-        steps=record["steps"], epochs=record["recipe"]["epochs"], decay=record["recipe"]["decay_epochs"],
-        real=results["temporal"]["temporal_change_real"],
+        minutes=results[shipped]["wall_time_min"], command=command, rows=rows, hardware=record["hardware"][0],
+        frames=frames + ", shown and written at 256x256", ngf=recipe["ngf"], ndf=recipe["ndf"],
+        downsamplings=recipe["n_downsample_global"], blocks=recipe["n_blocks_global"],
+        steps=record["steps"], epochs=recipe["epochs"], decay=recipe["decay_epochs"],
+        real=results[shipped]["temporal_change_real"], shipped=SHIPPED_LINE[shipped],
     )  # fmt: skip
-    card = with_video_usage((RUNS["temporal"] / "README.md").read_text(encoding="utf-8"))
+    card = with_video_usage((RUNS[shipped] / "README.md").read_text(encoding="utf-8"))
     card = card.replace("samples.png", "eval/grid.png").replace(
         "Measured by `python -m pix2pix_hub.evaluate` at step", "Measured at step"
     )
@@ -136,14 +169,17 @@ def write_card(results: dict, command: str, record: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="../shared/data/edn_pose")
+    parser.add_argument("--ship", choices=sorted(RUNS), default="temporal", help="which of the two runs to ship")
     args = parser.parse_args()
-    record = read_training_record(RUNS["temporal"])
+    shipped = args.ship
+    record = read_training_record(RUNS[shipped])
     size = int(record["recipe"]["crop_size"])
-    save_weights(RUNS["temporal"], OUT, half=True, inference_mode=None)
-    shutil.copy(RUNS["temporal"] / "training.json", OUT / "training.json")
-
     poses, real, test_pairs = sequence(args.data, "test", size)
-    generated = {"temporal": generate(OUT, poses), "no_temporal": generate(RUNS["no_temporal"], poses)}
+    previous = previous_frames(args.data, size)
+    save_weights(RUNS[shipped], OUT, half=True, inference_mode=None)
+    shutil.copy(RUNS[shipped] / "training.json", OUT / "training.json")
+
+    generated = {name: generate(OUT if name == shipped else RUNS[name], poses) for name in RUNS}
     results = {}
     for name, frames in generated.items():
         evaluation = score_sequence(poses, frames, real)
@@ -154,14 +190,18 @@ def main() -> None:
             "steps": run["steps"],
             "wall_time_min": round(run["wall_time_s"] / 60, 1),
             "lambda_temporal": run["recipe"]["lambda_temporal"],
-            "weights": "float16 (shipped)" if name == "temporal" else "float32 (run folder)",
+            "weights": "float16 (shipped)" if name == shipped else "float32 (run folder)",
             "command": "\n".join(stage["command"] for stage in run["stages"]),
         }
-        if name == "temporal":
+        if name == shipped:
             (OUT / "eval").mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(OUT / "eval" / "grid.png", png_bytes(evaluation.grid))
+    if previous is not None:
+        results["previous"] = score_sequence(poses, previous, real).metrics | {
+            "weights": "the model this one replaced, its frames resized to the new size as the app shows them"
+        }
     report = {"data": f"{args.data} test: 100 frames in time order, at {size}x{size}", "runs": results}
-    report["command"] = "python -m recipes.ship_everybody_dance_now --data " + args.data
+    report["command"] = f"python -m recipes.ship_everybody_dance_now --data {args.data} --ship {shipped}"
     atomic_write_text(OUT / "eval" / "metrics.json", json.dumps(report, indent=2) + "\n")
     atomic_write_text(Path("docs/edn_results.json"), json.dumps(report, indent=2) + "\n")
 
@@ -171,8 +211,10 @@ def main() -> None:
     dance = {"size": size, "fps": FPS, "subject": subject.to_dict(), "test_poses": test_poses}
     atomic_write_text(OUT / "dance.json", json.dumps(dance) + "\n")
 
-    write_card(results, report["command"], record)
-    atomic_write_bytes(Path("docs/edn_strip.png"), png_bytes(strip(poses, generated, real)))
+    write_card(results, report["command"], record, shipped)
+    atomic_write_bytes(Path("docs/edn_strip.png"), png_bytes(strip([poses, *generated.values(), real])))
+    if previous is not None:  # pose | before | after | real
+        strip([poses, previous, generated[shipped], real]).save("docs/edn_subject_before_after.jpg", quality=90)
     side_by_side = [
         Image.fromarray(np.concatenate([np.asarray(tensor_to_image(t[i]).resize((192, 192))) for t in rows], 1))
         for i in range(len(real))
