@@ -25,4 +25,4 @@ from recipes.ship_cyclegan import calibrate_directions
 print(calibrate_directions(Path('weights/apple2orange'), '$DATA/apple2orange', 256, 'percentile'))
 "
 # Everybody Dance Now (--frames): each source a pose over the frame generated before it, on the held-out end of the video
-calibrate --ranges percentile --model weights/edn_subject --dataset "$DATA/edn_pose" --direction BtoA --frames --eval_split test --preprocess resize_and_crop --load_size 128 --crop_size 128
+calibrate --ranges percentile --model weights/edn_subject --dataset "$DATA/edn_pose" --direction BtoA --frames --eval_split test --preprocess resize_and_crop --load_size 256 --crop_size 256
