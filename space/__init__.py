@@ -9,7 +9,8 @@ free port, as the app tests and the benchmarks do.
 
 import warnings
 
-# FastAPI builds its request-body fields with Field(alias="body"), which pydantic 2.13 warns has no effect: a warning
-# about two libraries' versions, not about this app, that reached the app's console at some launches (not at every
-# one: warning filters are process-wide and the warm-up thread sets its own). Filtered here, before gradio loads.
-warnings.filterwarnings("ignore", message="The 'alias' attribute with value 'body'", category=UserWarning)
+# FastAPI builds request fields with Field(alias=...) ("body", gradio's "session_hash"), which pydantic 2.13 warns
+# has no effect: a warning about two libraries' versions, not about this app, that reached the app's console at some
+# launches (not at every one: warning filters are process-wide and the warm-up thread sets its own). Filtered here,
+# before gradio loads, for any field name.
+warnings.filterwarnings("ignore", message="The 'alias' attribute with value '", category=UserWarning)
