@@ -13,6 +13,7 @@ eval/metrics.json, eval/grid.png), `docs/edn_results.json`, `docs/edn_strip.png`
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import re
 import shutil
@@ -214,7 +215,9 @@ def main() -> None:
     write_card(results, report["command"], record, shipped)
     atomic_write_bytes(Path("docs/edn_strip.png"), png_bytes(strip([poses, *generated.values(), real])))
     if previous is not None:  # pose | before | after | real
-        strip([poses, previous, generated[shipped], real]).save("docs/edn_subject_before_after.jpg", quality=90)
+        jpeg = io.BytesIO()
+        strip([poses, previous, generated[shipped], real]).save(jpeg, format="JPEG", quality=90)
+        atomic_write_bytes(Path("docs/edn_subject_before_after.jpg"), jpeg.getvalue())
     side_by_side = [
         Image.fromarray(np.concatenate([np.asarray(tensor_to_image(t[i]).resize((192, 192))) for t in rows], 1))
         for i in range(len(real))
